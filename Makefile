@@ -1,0 +1,47 @@
+# The two commands: `make run` serves every service; `make test` checks everything.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+# System programs the tests start (program:Debian package).
+TEST_PROGRAMS := redis-server:redis-server
+
+.PHONY: install run test lint format check-python system-programs constraints clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml constraints.txt | check-python
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "City needs Python 3.11 or newer; set PYTHON=python3.x" >&2; exit 1; }
+
+run: install
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+system-programs:
+	@deploy/scripts/ensure-programs.sh $(TEST_PROGRAMS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
+
+test: lint system-programs
+	$(BIN)/pytest
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Re-pin every transitive dependency after changing pyproject.toml.
+constraints: install
+	$(BIN)/pip freeze --exclude-editable > constraints.txt
+
+clean:
+	rm -rf $(VENV) db.sqlite3 .test-db.sqlite3* staticfiles .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,104 @@
+from django.utils.cache import patch_vary_headers
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
+from rest_framework.views import APIView
+
+from apps.greeter import greetings, selectors, services
+from apps.greeter.counters import greeting_counter
+from apps.greeter.rest import serializers
+
+
+class GreetView(APIView):
+    """The front door's greeting: the hot path, so no database, session or throttle.
+
+    Abuse of an anonymous, read-only, cacheable endpoint is limited at the edge (the load
+    balancer), where one limit covers every replica.
+    """
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = ()
+
+    @extend_schema(
+        summary="Greet a newcomer",
+        parameters=[
+            OpenApiParameter("name", str, required=True, description="Who to greet."),
+            OpenApiParameter(
+                "lang",
+                str,
+                enum=greetings.SUPPORTED_LANGUAGES,
+                description="Language; without it, Accept-Language decides, else English.",
+            ),
+        ],
+        responses=serializers.GreetingSerializer,
+    )
+    def get(self, request):
+        try:
+            name = greetings.clean_name(request.query_params.get("name"))
+            language = _requested_language(request)
+        except greetings.GreetingError as error:
+            raise ValidationError({error.field: [str(error)]}) from error
+        greeting_counter().increment(language)
+        response = Response({"message": greetings.greeting(name, language), "lang": language})
+        patch_vary_headers(response, ["Accept-Language"])
+        return response
+
+
+def _requested_language(request) -> str:
+    lang = request.query_params.get("lang")
+    if lang is not None:
+        return greetings.clean_language(lang)
+    return greetings.negotiate_language(request.headers.get("Accept-Language", ""))
+
+
+class GreetingCountsView(APIView):
+    permission_classes = (AllowAny,)
+
+    @extend_schema(
+        summary="Greetings served, per language", responses=serializers.GreetingCountsSerializer
+    )
+    def get(self, request):
+        counter = greeting_counter()
+        return Response({"scope": counter.scope, "greetings_by_language": counter.counts()})
+
+
+class NewcomerRegistrationView(APIView):
+    permission_classes = (AllowAny,)
+    throttle_classes = (AnonRateThrottle, ScopedRateThrottle)
+    throttle_scope = "registration"
+
+    @extend_schema(
+        summary="Register a newcomer as a resident",
+        request=serializers.RegistrationInputSerializer,
+        responses={201: serializers.RegistrationSerializer},
+    )
+    def post(self, request):
+        given = serializers.RegistrationInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        registration = services.newcomer_register(**given.validated_data)
+        return Response(
+            serializers.RegistrationSerializer(registration).data, status=status.HTTP_201_CREATED
+        )
+
+
+class NewcomerMeView(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        summary="Your profile and greetings", responses=serializers.NewcomerProfileSerializer
+    )
+    def get(self, request):
+        newcomer = selectors.newcomer_for_user_id(user_id=request.user.pk)
+        if newcomer is None:
+            raise NotFound("You are not registered as a newcomer.")
+        profile = {
+            "user": newcomer.user,
+            "language": newcomer.language,
+            "registered_at": newcomer.registered_at,
+            "greetings": selectors.welcomes_for_user_id(user_id=request.user.pk),
+        }
+        return Response(serializers.NewcomerProfileSerializer(profile).data)

@@ -1,0 +1,97 @@
+"""The error contract: every error is `{"error": {"code", "message", "details"}}`.
+
+DRF's exceptions, Django's 400/403/404/500 handlers and the CSRF failure view all answer
+in this shape. Services raise the `CityError` subclasses below for domain failures.
+"""
+
+from typing import Any
+
+from django.http import JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.views import exception_handler
+
+
+class CityError(exceptions.APIException):
+    """A domain failure with a status, a stable code, a message for people and details."""
+
+    def __init__(self, message: str | None = None, *, details: dict | None = None):
+        super().__init__(detail=message)
+        self.details = details or {}
+
+
+class Conflict(CityError):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = "The request conflicts with the current state."
+
+
+class IllegalStateChange(CityError):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "illegal_state_change"
+    default_detail = "That change is not allowed in the current state."
+
+
+class PayloadTooLarge(CityError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+    default_detail = "The request body is too large."
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def api_exception_handler(exc, context):
+    """DRF's handler (statuses, headers such as Retry-After) with our body."""
+    response = exception_handler(exc, context)
+    if response is None:
+        return None  # an unexpected error: Django's handler500 answers
+    response.data = error_body(*_code_message_details(exc))
+    return response
+
+
+def _code_message_details(exc: exceptions.APIException) -> tuple[str, str, Any]:
+    if isinstance(exc, exceptions.ValidationError):
+        return "invalid", _first_problem(exc.detail), exc.detail
+    if isinstance(exc, CityError):
+        return exc.default_code, str(exc.detail), exc.details
+    if isinstance(exc, exceptions.Throttled):
+        return "throttled", str(exc.detail), {"retry_after": exc.wait}
+    code = getattr(exc.detail, "code", None) or exc.default_code
+    return code, str(exc.detail), {}
+
+
+def _first_problem(detail, path: str = "") -> str:
+    """The first validation message, prefixed with where it is: 'email: Enter a valid…'."""
+    if isinstance(detail, dict) and detail:
+        field, inner = next(iter(detail.items()))
+        prefix = "" if field == "non_field_errors" else f"{path}{field}"
+        return _first_problem(inner, f"{prefix}." if prefix else "")
+    if isinstance(detail, list) and detail:
+        return _first_problem(detail[0], path)
+    where = path.rstrip(".")
+    return f"{where}: {detail}" if where else str(detail)
+
+
+def _json_error(status_code: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse(error_body(code, message), status=status_code)
+
+
+def bad_request(request, exception=None):
+    return _json_error(400, "bad_request", "The request could not be understood.")
+
+
+def permission_denied(request, exception=None):
+    return _json_error(403, "permission_denied", "You may not do that.")
+
+
+def not_found(request, exception=None):
+    return _json_error(404, "not_found", f"Nothing is at {request.path}.")
+
+
+def server_error(request):
+    return _json_error(500, "server_error", "Something went wrong on our side; it is logged.")
+
+
+def csrf_failure(request, reason=""):
+    return _json_error(403, "csrf_failed", f"CSRF verification failed: {reason}")

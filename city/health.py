@@ -1,0 +1,59 @@
+"""Probes: /healthz says the process answers (no I/O); /readyz checks what it depends on."""
+
+import redis
+from django.conf import settings
+from django.db import connection
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from city.errors import error_body
+
+PROBE_TIMEOUT_SECONDS = 2
+
+
+class ProbeView(APIView):
+    authentication_classes = ()
+    permission_classes = ()
+    throttle_classes = ()
+
+
+class Liveness(ProbeView):
+    @extend_schema(summary="The process is alive (no I/O)", tags=["health"])
+    def get(self, request):
+        return Response({"status": "ok", "services": settings.CITY_SERVICES})
+
+
+class Readiness(ProbeView):
+    @extend_schema(summary="The database (and the broker, when set) answer", tags=["health"])
+    def get(self, request):
+        checks = {"database": _check_database()}
+        if settings.CELERY_BROKER_URL:
+            checks["broker"] = _check_redis(settings.CELERY_BROKER_URL)
+        failed = sorted(name for name, result in checks.items() if result != "ok")
+        if failed:
+            message = f"Not ready: {', '.join(failed)} unavailable."
+            return Response(error_body("not_ready", message, {"checks": checks}), status=503)
+        return Response({"status": "ready", "checks": checks})
+
+
+def _check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as error:
+        return f"error: {error}".strip()
+    return "ok"
+
+
+def _check_redis(url: str) -> str:
+    client = redis.Redis.from_url(
+        url, socket_connect_timeout=PROBE_TIMEOUT_SECONDS, socket_timeout=PROBE_TIMEOUT_SECONDS
+    )
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        return f"error: {error}"
+    finally:
+        client.close()
+    return "ok"

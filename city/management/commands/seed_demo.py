@@ -1,0 +1,31 @@
+"""Demo data for `make run`: a staff user, then each installed service's own demo data."""
+
+import importlib
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.utils.module_loading import module_has_submodule
+
+STAFF_USERNAME = "admin"
+STAFF_PASSWORD = "city-admin-demo"  # noqa: S105 - a printed demo password, dev only
+
+
+class Command(BaseCommand):
+    help = "Create demo users and data (idempotent). For development only."
+
+    def handle(self, *args, **options):
+        self._ensure_staff_user()
+        for app_config in apps.get_app_configs():
+            if app_config.name.startswith("apps.") and module_has_submodule(
+                app_config.module, "demo"
+            ):
+                demo = importlib.import_module(f"{app_config.name}.demo")
+                for line in demo.seed():
+                    self.stdout.write(line)
+
+    def _ensure_staff_user(self) -> None:
+        users = get_user_model().objects
+        if not users.filter(username=STAFF_USERNAME).exists():
+            users.create_superuser(STAFF_USERNAME, "admin@city.example", STAFF_PASSWORD)
+        self.stdout.write(f"staff user:    {STAFF_USERNAME} / {STAFF_PASSWORD}  (/admin/)")

@@ -1,0 +1,6 @@
+"""The leasing service alone: production settings with only its app and URLs."""
+
+from .production import *
+
+CITY_SERVICES = ["leasing"]
+INSTALLED_APPS = installed_apps(CITY_SERVICES)

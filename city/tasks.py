@@ -1,0 +1,27 @@
+"""Sending tasks by name, after the database commit."""
+
+import structlog
+from django.db import transaction
+
+from city.celery import app
+
+logger = structlog.get_logger(__name__)
+
+
+def send_task_on_commit(name: str, *, args: tuple = (), kwargs: dict | None = None) -> None:
+    """Queue task `name` once the current transaction commits (at once outside one).
+
+    The sender needs no import of the receiver: the name alone routes the task to its
+    service's queue. A send that fails is logged, not raised: the data is committed, and
+    the receiving service's sweep (where it has one) picks up what was not queued.
+    """
+    transaction.on_commit(lambda: _send(name, args, kwargs or {}), robust=True)
+
+
+def _send(name: str, args: tuple, kwargs: dict) -> None:
+    if app.conf.task_always_eager:
+        # No broker (the embedded default): every service is in this process.
+        app.tasks[name].apply(args=args, kwargs=kwargs)
+    else:
+        app.send_task(name, args=args, kwargs=kwargs)
+    logger.info("task_sent", task=name)

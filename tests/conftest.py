@@ -1,0 +1,40 @@
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tests import servers
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def live_database_url(transactional_db) -> str:
+    """The URL of the test database, for servers the test starts (they see committed data)."""
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.fixture
+def redis_url(tmp_path) -> str:
+    """A Redis server of this test's own."""
+    with servers.redis_server(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory) -> str:
+    """Static files collected as a production build does it."""
+    root = tmp_path_factory.mktemp("static")
+    env = servers.production_env(
+        DJANGO_SETTINGS_MODULE="city.settings.production", STATIC_ROOT=str(root)
+    )
+    servers.run_checked(
+        [str(servers.BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v0"], env=env
+    )
+    return str(root)
