@@ -7,7 +7,7 @@ in this shape. Services raise the `CityError` subclasses below for domain failur
 from typing import Any
 
 from django.http import JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.views import exception_handler
 
 
@@ -35,6 +35,18 @@ class PayloadTooLarge(CityError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "too_large"
     default_detail = "The request body is too large."
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, for programs: e.g. invalid, not_found.")
+    message = serializers.CharField(help_text="For people: what went wrong and what to do.")
+    details = serializers.DictField(help_text="Per field problems, or facts about the error.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every error response (for the API schema)."""
+
+    error = ErrorDetailSerializer()
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict:

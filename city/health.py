@@ -4,10 +4,11 @@ import redis
 from django.conf import settings
 from django.db import connection
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from city.errors import error_body
+from city.errors import ErrorSerializer, error_body
 
 PROBE_TIMEOUT_SECONDS = 2
 
@@ -18,14 +19,30 @@ class ProbeView(APIView):
     throttle_classes = ()
 
 
+class LivenessSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    services = serializers.ListField(child=serializers.CharField())
+
+
+class ReadinessSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    checks = serializers.DictField(child=serializers.CharField())
+
+
 class Liveness(ProbeView):
-    @extend_schema(summary="The process is alive (no I/O)", tags=["health"])
+    @extend_schema(
+        summary="The process is alive (no I/O)", tags=["health"], responses=LivenessSerializer
+    )
     def get(self, request):
         return Response({"status": "ok", "services": settings.CITY_SERVICES})
 
 
 class Readiness(ProbeView):
-    @extend_schema(summary="The database (and the broker, when set) answer", tags=["health"])
+    @extend_schema(
+        summary="The database (and the broker, when set) answer",
+        tags=["health"],
+        responses={200: ReadinessSerializer, 503: ErrorSerializer},
+    )
     def get(self, request):
         checks = {"database": _check_database()}
         if settings.CELERY_BROKER_URL:

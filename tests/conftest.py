@@ -2,6 +2,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from city.celery import app as celery_app
 from tests import servers
 
 
@@ -38,3 +39,25 @@ def collected_static(tmp_path_factory) -> str:
         [str(servers.BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v0"], env=env
     )
     return str(root)
+
+
+@pytest.fixture
+def broker_url(redis_url) -> str:
+    """City's Celery app publishes to this test's Redis instead of running tasks in-process."""
+    conf = celery_app.conf
+    saved = {"broker_url": conf.broker_url, "task_always_eager": conf.task_always_eager}
+    celery_app.close()  # drop connections to any earlier broker
+    conf.update(broker_url=redis_url, task_always_eager=False)
+    yield redis_url
+    celery_app.close()
+    conf.update(saved)
+
+
+@pytest.fixture
+def worker_env(live_database_url, broker_url) -> dict[str, str]:
+    """The environment of a worker process that shares the test's database and broker."""
+    return servers.subprocess_env(
+        DJANGO_SETTINGS_MODULE="city.settings.test",
+        DATABASE_URL=live_database_url,
+        CELERY_BROKER_URL=broker_url,
+    )

@@ -193,3 +193,14 @@ def run_checked(command: list[str], *, env: dict[str, str]) -> subprocess.Comple
     if result.returncode != 0:
         pytest.fail(f"{command} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def wait_until(
+    condition: Callable[[], bool], *, timeout: float = 60, what: str = "condition"
+) -> None:
+    """Poll `condition` until it holds; fail the test naming `what` if it never does."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)

@@ -1,0 +1,44 @@
+import uuid
+
+import pytest
+
+
+def request_lines(caplog) -> list[dict]:
+    return [record.msg for record in caplog.records if record.name == "city.request"]
+
+
+def test_a_well_formed_request_id_is_kept_echoed_and_logged(api, caplog):
+    request_id = str(uuid.uuid4())
+    response = api.get("/api/greeter/greet", {"name": "Ada"}, HTTP_X_REQUEST_ID=request_id)
+    assert response["X-Request-ID"] == request_id
+    [line] = request_lines(caplog)
+    assert line["request_id"] == request_id
+
+
+def test_without_a_request_id_one_is_made(api):
+    first = api.get("/healthz")["X-Request-ID"]
+    second = api.get("/healthz")["X-Request-ID"]
+    assert len(first) == 32
+    assert first != second
+
+
+@pytest.mark.parametrize("bad", ["has space", "x" * 129, "<script>", "-leading-dash", "é"])
+def test_a_malformed_request_id_is_replaced(api, bad):
+    response = api.get("/healthz", HTTP_X_REQUEST_ID=bad)
+    assert response["X-Request-ID"] != bad
+    assert len(response["X-Request-ID"]) == 32
+
+
+@pytest.mark.django_db
+def test_one_log_line_per_request_with_what_operators_need(api, caplog, django_user_model):
+    user = django_user_model.objects.create_user("logged", password="a-long-test-password")
+    api.force_authenticate(user)
+    api.get("/api/greeter/newcomers/me/", HTTP_X_REQUEST_ID="req-42")
+    [line] = request_lines(caplog)
+    assert line["method"] == "GET"
+    assert line["path"] == "/api/greeter/newcomers/me/"
+    assert line["status"] == 404
+    assert line["user_id"] == user.pk
+    assert line["service"] == "greeter+documents+leasing"
+    assert line["request_id"] == "req-42"
+    assert line["duration_ms"] >= 0
