@@ -37,6 +37,14 @@ class PayloadTooLarge(CityError):
     default_detail = "The request body is too large."
 
 
+class UnsupportedMediaType(CityError):
+    """Content of a type the service does not take (decided from the bytes, not the name)."""
+
+    status_code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
+    default_code = "unsupported_media_type"
+    default_detail = "That type of content is not accepted."
+
+
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable, for programs: e.g. invalid, not_found.")
     message = serializers.CharField(help_text="For people: what went wrong and what to do.")
@@ -58,8 +66,12 @@ def api_exception_handler(exc, context):
     response = exception_handler(exc, context)
     if response is None:
         return None  # an unexpected error: Django's handler500 answers
-    response.data = error_body(*_code_message_details(exc))
+    response.data = error_body_for(exc)
     return response
+
+
+def error_body_for(exc: exceptions.APIException) -> dict:
+    return error_body(*_code_message_details(exc))
 
 
 def _code_message_details(exc: exceptions.APIException) -> tuple[str, str, Any]:

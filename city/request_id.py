@@ -6,6 +6,7 @@ import uuid
 import structlog
 
 HEADER = "X-Request-ID"
+META_KEY = "HTTP_X_REQUEST_ID"  # the header as WSGI names it
 # What load balancers and tracing tools send: UUIDs, hex, and similar tokens.
 _WELL_FORMED = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+=/-]{0,127}")
 

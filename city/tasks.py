@@ -1,11 +1,11 @@
 """Sending tasks by name, after the database commit."""
 
-import structlog
 from django.db import transaction
 
 from city.celery import app
+from city.logging import get_logger
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 
 def send_task_on_commit(name: str, *, args: tuple = (), kwargs: dict | None = None) -> None:

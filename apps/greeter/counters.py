@@ -11,10 +11,11 @@ import time
 from collections import Counter
 
 import redis
-import structlog
 from django.conf import settings
 
-logger = structlog.get_logger(__name__)
+from city.logging import get_logger
+
+logger = get_logger(__name__)
 
 REDIS_KEY = "city:greeter:greetings_by_language"
 PAUSE_AFTER_FAILURE_SECONDS = 5.0

@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 
-import structlog
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.db import IntegrityError, transaction
@@ -11,8 +10,9 @@ from rest_framework.authtoken.models import Token
 from apps.greeter import greetings
 from apps.greeter.models import Newcomer, Welcome
 from city.errors import Conflict
+from city.logging import get_logger
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 
 @dataclass(frozen=True)

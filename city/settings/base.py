@@ -63,7 +63,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "city.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -140,6 +140,7 @@ REST_FRAMEWORK = {
         "anon": env.str("THROTTLE_ANON", default="120/minute"),
         "registration": env.str("THROTTLE_REGISTRATION", default="20/hour"),
     },
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "city.negotiation.FastContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

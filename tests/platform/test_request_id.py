@@ -1,17 +1,22 @@
 import uuid
 
 import pytest
+import structlog
+from structlog.testing import capture_logs
 
 
-def request_lines(caplog) -> list[dict]:
-    return [record.msg for record in caplog.records if record.name == "city.request"]
+@pytest.fixture
+def request_lines():
+    """The request lines logged during the test, with the context bound to them."""
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+        yield lambda: [line for line in logs if line.get("logger") == "city.request"]
 
 
-def test_a_well_formed_request_id_is_kept_echoed_and_logged(api, caplog):
+def test_a_well_formed_request_id_is_kept_echoed_and_logged(api, request_lines):
     request_id = str(uuid.uuid4())
     response = api.get("/api/greeter/greet", {"name": "Ada"}, HTTP_X_REQUEST_ID=request_id)
     assert response["X-Request-ID"] == request_id
-    [line] = request_lines(caplog)
+    [line] = request_lines()
     assert line["request_id"] == request_id
 
 
@@ -30,11 +35,11 @@ def test_a_malformed_request_id_is_replaced(api, bad):
 
 
 @pytest.mark.django_db
-def test_one_log_line_per_request_with_what_operators_need(api, caplog, django_user_model):
+def test_one_log_line_per_request_with_what_operators_need(api, request_lines, django_user_model):
     user = django_user_model.objects.create_user("logged", password="a-long-test-password")
     api.force_authenticate(user)
     api.get("/api/greeter/newcomers/me/", HTTP_X_REQUEST_ID="req-42")
-    [line] = request_lines(caplog)
+    [line] = request_lines()
     assert line["method"] == "GET"
     assert line["path"] == "/api/greeter/newcomers/me/"
     assert line["status"] == 404
