@@ -6,7 +6,9 @@ INSTALLED := $(VENV)/.installed
 # System programs the tests start (program:Debian package).
 TEST_PROGRAMS := redis-server:redis-server
 
-.PHONY: install run test lint format check-python system-programs constraints clean
+BENCH_INSTALLED := $(VENV)/.installed-bench
+
+.PHONY: install run test lint format check-python system-programs bench constraints clean
 
 install: $(INSTALLED)
 
@@ -35,12 +37,21 @@ lint: install
 test: lint system-programs
 	$(BIN)/pytest
 
+# Every benchmark side by side; QUICK=1 for a short run. Results in bench/results/.
+bench: $(BENCH_INSTALLED)
+	@deploy/scripts/ensure-programs.sh wrk:wrk
+	$(BIN)/python -m bench $(if $(QUICK),--quick)
+
+$(BENCH_INSTALLED): $(INSTALLED)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+	touch $@
+
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 # Re-pin every transitive dependency after changing pyproject.toml.
-constraints: install
+constraints: $(BENCH_INSTALLED)
 	$(BIN)/pip freeze --exclude-editable > constraints.txt
 
 clean:

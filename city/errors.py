@@ -113,8 +113,11 @@ def not_found(request, exception=None):
     return _json_error(404, "not_found", f"Nothing is at {request.path}.")
 
 
+SERVER_ERROR_MESSAGE = "Something went wrong on our side; it is logged."
+
+
 def server_error(request):
-    return _json_error(500, "server_error", "Something went wrong on our side; it is logged.")
+    return _json_error(500, "server_error", SERVER_ERROR_MESSAGE)
 
 
 def csrf_failure(request, reason=""):

@@ -1,50 +1,44 @@
 """City's middleware: the request log and id, and messages made only when used."""
 
-import time
-
-import structlog
-from django.conf import settings
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.messages.storage import default_storage
 from django.utils.functional import SimpleLazyObject, empty
 
-from city.logging import get_logger
-from city.request_id import HEADER, META_KEY, request_id_from
-
-logger = get_logger("city.request")
+from city.request_log import RequestLog
 
 
 class RequestLogMiddleware:
+    """The first middleware: names the request, and logs one line when it is answered."""
+
     def __init__(self, get_response):
         self.get_response = get_response
-        self.service = "+".join(settings.CITY_SERVICES)
-        self.instance = settings.CITY_INSTANCE
+        self.log = RequestLog()
 
     def __call__(self, request):
-        started = time.perf_counter()
-        request_id = request_id_from(request.META.get(META_KEY))
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        request_id, started = self.log.begin(request.META)
         response = self.get_response(request)
-        response[HEADER] = request_id
-        if self.instance:
-            response["X-City-Instance"] = self.instance
-        logger.info(
-            "request",
+        for name, value in self.log.headers(request_id):
+            response[name] = value
+        self.log.end(
             method=request.method,
             path=request.path,
             status=response.status_code,
-            duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            user_id=_user_id(request),
-            service=self.service,
-            instance=self.instance or None,
+            started=started,
+            user_id=_authenticated_user_id(request),
         )
         return response
 
 
-def _user_id(request) -> int | None:
+def _authenticated_user_id(request) -> int | None:
+    """The id of the user this request authenticated, without authenticating anyone here.
+
+    A user nobody asked for (the lazy object of AuthenticationMiddleware, never evaluated)
+    is left alone: evaluating it would cost a session lookup on requests that need none.
+    """
     user = getattr(request, "user", None)
-    return user.pk if user is not None and user.is_authenticated else None
+    if user is None or (isinstance(user, SimpleLazyObject) and user._wrapped is empty):
+        return None
+    return user.pk if user.is_authenticated else None
 
 
 class LazyMessageMiddleware(MessageMiddleware):

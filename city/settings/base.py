@@ -32,6 +32,8 @@ LANGUAGE_CODE = "en"
 CITY_SERVICES = env.list("CITY_SERVICES", default=["greeter", "documents", "leasing"])
 # How this process names itself in logs and response headers (a replica sets its own).
 CITY_INSTANCE = env.str("CITY_INSTANCE", default="")
+# Answer the hottest anonymous JSON GETs in front of Django's handler (city/hot_routes.py).
+CITY_HOT_ROUTES = env.bool("CITY_HOT_ROUTES", default=True)
 
 PLATFORM_APPS = [
     "django.contrib.admin",

@@ -1,10 +1,10 @@
-from django.http import HttpResponse
+from collections.abc import Mapping
+
 from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
@@ -12,8 +12,7 @@ from rest_framework.views import APIView
 from apps.greeter import greetings, selectors, services
 from apps.greeter.counters import greeting_counter
 from apps.greeter.rest import serializers
-from city.errors import ErrorSerializer, error_body_for
-from city.negotiation import accepted_common_type
+from city.errors import ErrorSerializer
 
 
 class GreetView(APIView):
@@ -26,14 +25,6 @@ class GreetView(APIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
     throttle_classes = ()
-
-    def dispatch(self, request, *args, **kwargs):
-        # API clients' plain GETs are answered by Django alone, with the bytes DRF would
-        # send: DRF's request wrapping, negotiation and response rendering cost more than
-        # the greeting itself (see bench/). Browsers get the browsable API through DRF.
-        if request.method == "GET" and accepted_common_type(request):
-            return _greet_without_drf(request)
-        return super().dispatch(request, *args, **kwargs)
 
     @extend_schema(
         summary="Greet a newcomer",
@@ -49,40 +40,32 @@ class GreetView(APIView):
         responses={200: serializers.GreetingSerializer, 400: ErrorSerializer},
     )
     def get(self, request):
-        response = Response(_greeting(request))
-        patch_vary_headers(response, ["Accept-Language"])
-        return response
+        accept_language = request.META.get("HTTP_ACCEPT_LANGUAGE", "")
+        return Response(greeting_for(request.GET, accept_language))
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        patch_vary_headers(response, ["Accept-Language"])  # errors too, as the hot route
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
-def _greeting(request) -> dict:
-    """The greeting this request asks for; a ValidationError says what is wrong with it."""
+def greeting_for(params: Mapping[str, str], accept_language: str) -> dict:
+    """The greeting asked for; a ValidationError says what is wrong with the request.
+
+    Also the hot route of GET /api/greeter/greet (city.hot_routes), registered by the app.
+    """
     try:
-        name = greetings.clean_name(request.GET.get("name"))
-        language = _requested_language(request)
+        name = greetings.clean_name(params.get("name"))
+        language = _requested_language(params.get("lang"), accept_language)
     except greetings.GreetingError as error:
         raise ValidationError({error.field: [str(error)]}) from error
     greeting_counter().increment(language)
     return {"message": greetings.greeting(name, language), "lang": language}
 
 
-def _requested_language(request) -> str:
-    lang = request.GET.get("lang")
+def _requested_language(lang: str | None, accept_language: str) -> str:
     if lang is not None:
         return greetings.clean_language(lang)
-    return greetings.negotiate_language(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
-
-
-def _greet_without_drf(request) -> HttpResponse:
-    try:
-        body, status_code = _greeting(request), status.HTTP_200_OK
-    except ValidationError as error:
-        body, status_code = error_body_for(error), status.HTTP_400_BAD_REQUEST
-    response = HttpResponse(JSON.render(body), status=status_code, content_type=JSON.media_type)
-    patch_vary_headers(response, ["Accept-Language", "Accept"])
-    return response
-
-
-JSON = JSONRenderer()
+    return greetings.negotiate_language(accept_language)
 
 
 class GreetingCountsView(APIView):
