@@ -1,0 +1,145 @@
+"""HAProxy's configuration for City, made from the service registry (city/services.py).
+
+One function for every topology: the process topology names each replica's address;
+containers and clusters name one DNS name per service that resolves to its replicas
+(`server-template`), so scaling out needs no configuration change.
+
+    python -m deploy.haproxy.render > deploy/haproxy/haproxy.cfg   # the containers' one
+"""
+
+import argparse
+from dataclasses import dataclass
+
+from city.services import SERVICES
+
+# Refused at the edge, before a byte reaches Django; Django checks the size again.
+MAX_BODY_BYTES = 25 * 1024 * 1024
+TOO_LARGE = (
+    '{"error":{"code":"too_large","message":"The request body is larger than '
+    f'{MAX_BODY_BYTES // (1024 * 1024)} MB.","details":{{"limit_bytes":{MAX_BODY_BYTES}}}}}}}'
+)
+DNS_REPLICAS_MAX = 10  # server slots a DNS name may fill: the most replicas of one service
+
+
+@dataclass(frozen=True)
+class Replica:
+    name: str
+    address: str  # host:port
+
+
+def render(
+    *,
+    bind: str,
+    stats_bind: str,
+    replicas: dict[str, list[Replica]] | None = None,
+    dns_port: int = 8000,
+) -> str:
+    """The configuration. `replicas` names each service's replicas; without it, each
+    service is found by DNS under its own name (port `dns_port`)."""
+    parts = [_GLOBAL, _DEFAULTS, _frontend(bind), _stats(stats_bind)]
+    if replicas is None:
+        parts.append(_RESOLVERS)
+    for name in SERVICES:
+        servers = _servers(name, replicas, dns_port)
+        parts.append(f"backend {name}\n{_BACKEND_CHECKS}{servers}")
+    # Pages every deployment serves (admin, schema, docs, probes): any replica will do.
+    every = "".join(_servers(name, replicas, dns_port) for name in SERVICES)
+    parts.append(f"backend platform\n{_BACKEND_CHECKS}{every}")
+    return "\n".join(parts)
+
+
+def _servers(service: str, replicas: dict[str, list[Replica]] | None, dns_port: int) -> str:
+    if replicas is None:
+        return (
+            f"    server-template {service}- 1-{DNS_REPLICAS_MAX} {service}:{dns_port} check "
+            "resolvers dns init-addr none\n"
+        )
+    return "".join(f"    server {r.name} {r.address} check\n" for r in replicas[service])
+
+
+def _frontend(bind: str) -> str:
+    routes = "".join(
+        f"    use_backend {name} if {{ path_beg /{service.url_prefix} }}\n"
+        for name, service in SERVICES.items()
+    )
+    return f"""frontend city
+    bind {bind}
+    # The request id: the client's when it sends one, else made here; every service logs it.
+    unique-id-format %{{+X}}o%ci-%cp-%Ts-%rt-%pid
+    http-request set-header X-Request-ID %[unique-id] unless {{ req.hdr(x-request-id) -m found }}
+    http-request capture req.hdr(x-request-id) len 128
+    # Uploads over the limit are refused here, in City's error format.
+    http-request return status 413 content-type application/json string '{TOO_LARGE}' if {{ req.hdr_val(content-length) gt {MAX_BODY_BYTES} }}
+    # A request that reached a server is retried elsewhere only when repeating it is safe.
+    http-request disable-l7-retry unless METH_GET || METH_OPTIONS
+    http-request set-header X-Forwarded-Proto https if {{ ssl_fc }}
+    option forwardfor
+{routes}    default_backend platform
+"""
+
+
+_GLOBAL = """global
+    log stdout format raw local0 info
+    maxconn 4096
+"""
+
+# Timeouts: connect is short (a local network; a dead server is skipped quickly), server
+# waits a little past gunicorn's 30 s worker timeout, and idle keep-alive connections
+# (client side) close before gunicorn's 75 s so the server never closes one first.
+_DEFAULTS = """defaults
+    mode http
+    log global
+    log-format '{"source":"haproxy","request_id":"%[capture.req.hdr(0)]","method":"%HM","path":"%HPO","status":%ST,"backend":"%b","server":"%s","duration_ms":%Ta,"retries":%rc,"termination":"%ts"}'
+    option dontlognull
+    timeout connect 2s
+    timeout client 60s
+    timeout server 35s
+    timeout http-request 10s
+    timeout http-keep-alive 30s
+    timeout queue 10s
+    # Failed attempts go to another replica: connection refused, a replica dying with the
+    # request (empty response), or one that answers 502/503 while shutting down.
+    retries 3
+    option redispatch 1
+    retry-on conn-failure empty-response response-timeout 502 503 504
+    # Keep-alive to the replicas: a connection is reused by the next request, safely.
+    http-reuse safe
+"""
+
+# Every 1 s a replica's /healthz (no I/O) is asked; 2 failures (2 s) take it out of
+# rotation, 2 successes bring it back: a dead replica gets new traffic for at most ~2 s,
+# and those requests are retried elsewhere (retry-on, redispatch) rather than lost.
+_BACKEND_CHECKS = """    balance roundrobin
+    option httpchk
+    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host localhost
+    http-check expect status 200
+    default-server inter 1s fall 2 rise 2 maxconn 64
+"""
+
+_RESOLVERS = """resolvers dns
+    parse-resolv-conf
+    hold valid 5s
+    accepted_payload_size 8192
+"""
+
+
+def _stats(bind: str) -> str:
+    return f"""frontend stats
+    bind {bind}
+    stats enable
+    stats uri /
+    stats refresh 5s
+    stats show-legends
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Print City's HAProxy configuration.")
+    parser.add_argument("--bind", default="*:8080")
+    parser.add_argument("--stats-bind", default="*:8404")
+    args = parser.parse_args()
+    print(render(bind=args.bind, stats_bind=args.stats_bind), end="")
+
+
+if __name__ == "__main__":
+    main()
