@@ -4,11 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 # System programs the tests start (program:Debian package).
-TEST_PROGRAMS := redis-server:redis-server
+TEST_PROGRAMS := redis-server:redis-server haproxy:haproxy
 
 BENCH_INSTALLED := $(VENV)/.installed-bench
 
-.PHONY: install run test lint format check-python system-programs bench constraints clean
+.PHONY: install run split test lint format check-python system-programs bench constraints clean
 
 install: $(INSTALLED)
 
@@ -25,6 +25,11 @@ run: install
 	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# The split topology as processes on loopback: HAProxy on :8080 in front of 2 replicas of
+# each service, a Celery worker and beat, Redis. Ctrl-C stops it.
+split: install system-programs
+	$(BIN)/python -m deploy.topology
 
 system-programs:
 	@deploy/scripts/ensure-programs.sh $(TEST_PROGRAMS)
@@ -55,4 +60,4 @@ constraints: $(BENCH_INSTALLED)
 	$(BIN)/pip freeze --exclude-editable > constraints.txt
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .test-db.sqlite3* staticfiles .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) db.sqlite3 .test-db.sqlite3* staticfiles .split .pytest_cache .ruff_cache .hypothesis

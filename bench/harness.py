@@ -23,6 +23,9 @@ from pathlib import Path
 
 import psutil
 
+from city.services import SERVICES
+from deploy.haproxy.render import Replica, render
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 GUNICORN_CONFIG = REPO / "deploy" / "gunicorn.conf.py"
@@ -31,11 +34,16 @@ WRK_REPORT = Path(__file__).with_name("wrk_report.lua")
 
 @dataclass(frozen=True)
 class Server:
-    """A WSGI app under gunicorn: `app` is `module:callable`; `env` adds to the environment."""
+    """A WSGI app under gunicorn: `app` is `module:callable`; `env` adds to the environment.
+
+    With `replicas`, that many gunicorns (of `workers` each) run behind HAProxy.
+    """
 
     name: str
     app: str
     env: dict[str, str] = field(default_factory=dict)
+    workers: int = 2
+    replicas: int = 0
 
 
 @dataclass(frozen=True)
@@ -70,12 +78,11 @@ class Result:
         return min(values), max(values)
 
 
-def require_wrk() -> str:
-    path = shutil.which("wrk")
-    if path is None:
-        subprocess.run([REPO / "deploy" / "scripts" / "ensure-programs.sh", "wrk:wrk"], check=True)
-        path = shutil.which("wrk")
-    return path
+def require_program(name: str) -> str:
+    """The program's path, installed first when missing (as root) — as `make bench` does."""
+    if shutil.which(name) is None:
+        subprocess.run([REPO / "deploy" / "scripts" / "ensure-programs.sh", name], check=True)
+    return shutil.which(name)
 
 
 def free_port() -> int:
@@ -97,22 +104,60 @@ def production_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn(
-    server: Server, *, workers: int = 2, threads: int = 4
-) -> Iterator[tuple[str, psutil.Process]]:
-    """Serve `server` on a free port; yields its base URL and the gunicorn master process."""
+def serve(server: Server) -> Iterator[tuple[str, list[psutil.Process]]]:
+    """Start `server`; yields its URL and the processes whose CPU time it spends."""
+    if not server.replicas:
+        with _gunicorn(server) as (url, process):
+            yield url, [process]
+        return
+    with ExitStack() as stack:
+        backends = [stack.enter_context(_gunicorn(server)) for _ in range(server.replicas)]
+        url, proxy = stack.enter_context(_haproxy([url for url, _ in backends]))
+        yield url, [proxy, *(process for _, process in backends)]
+
+
+@contextmanager
+def _gunicorn(server: Server) -> Iterator[tuple[str, psutil.Process]]:
     port = free_port()
     env = {
         **os.environ,
         **server.env,
-        "WEB_CONCURRENCY": str(workers),
-        "GUNICORN_THREADS": str(threads),
+        "WEB_CONCURRENCY": str(server.workers),
         "GUNICORN_BIND": f"127.0.0.1:{port}",
     }
+    command = [str(BIN / "gunicorn"), "--config", str(GUNICORN_CONFIG), server.app]
+    with _process(command, env, port) as process:
+        yield f"http://127.0.0.1:{port}", process
+
+
+@contextmanager
+def _haproxy(backends: list[str]) -> Iterator[tuple[str, psutil.Process]]:
+    """City's HAProxy configuration, with these greeter replicas."""
+    port = free_port()
+    replicas = {name: [] for name in SERVICES}
+    replicas["greeter"] = [
+        Replica(f"greeter-{index}", url.removeprefix("http://"))
+        for index, url in enumerate(backends, 1)
+    ]
+    config = render(
+        bind=f"127.0.0.1:{port}", stats_bind=f"127.0.0.1:{free_port()}", replicas=replicas
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".cfg") as file:
+        file.write(config)
+        file.flush()
+        with _process(
+            [require_program("haproxy"), "-db", "-f", file.name], os.environ, port
+        ) as process:
+            time.sleep(1.5)  # health checks bring the replicas up
+            yield f"http://127.0.0.1:{port}", process
+
+
+@contextmanager
+def _process(command: list[str], env: dict, port: int) -> Iterator[psutil.Process]:
     # Logs go to a file, as a container's log driver would take them: written, not shown.
-    with tempfile.TemporaryFile(prefix=f"bench-{server.name}-") as log:
+    with tempfile.TemporaryFile(prefix="bench-") as log:
         process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--config", str(GUNICORN_CONFIG), server.app],
+            command,
             env=env,
             cwd=REPO,
             stdout=log,
@@ -121,7 +166,7 @@ def gunicorn(
         )
         try:
             _wait_for_port(port, process, log)
-            yield f"http://127.0.0.1:{port}", psutil.Process(process.pid)
+            yield psutil.Process(process.pid)
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(30)
@@ -132,19 +177,19 @@ def _wait_for_port(port: int, process: subprocess.Popen, log) -> None:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             log.seek(0)
-            raise RuntimeError(f"gunicorn exited: {log.read()[-2000:].decode()}")
+            raise RuntimeError(f"{process.args[0]} exited: {log.read()[-2000:].decode()}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
             time.sleep(0.3)  # let every worker boot
             return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not listen on {port}")
+    raise RuntimeError(f"{process.args[0]} did not listen on {port}")
 
 
-def cpu_seconds(master: psutil.Process) -> float:
-    """User + system CPU time of gunicorn's master and its workers so far."""
-    processes = [master, *master.children(recursive=True)]
+def cpu_seconds(roots: list[psutil.Process]) -> float:
+    """User + system CPU time so far of these processes and their children."""
+    processes = [p for root in roots for p in (root, *root.children(recursive=True))]
     return sum(sum(p.cpu_times()[:2]) for p in processes if p.is_running())
 
 
@@ -152,7 +197,7 @@ def run_wrk(url: str, load: Load) -> dict:
     threads = min(2, load.connections)
     output = subprocess.run(
         [
-            require_wrk(),
+            require_program("wrk"),
             f"-t{threads}",
             f"-c{load.connections}",
             f"-d{load.seconds}s",
@@ -167,12 +212,12 @@ def run_wrk(url: str, load: Load) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def measure(url: str, master: psutil.Process, load: Load) -> Sample:
+def measure(url: str, processes: list[psutil.Process], load: Load) -> Sample:
     warm = Load(load.path, load.connections, 1)
     run_wrk(url, warm)
-    cpu_before = cpu_seconds(master)
+    cpu_before = cpu_seconds(processes)
     report = run_wrk(url, load)
-    cpu = cpu_seconds(master) - cpu_before
+    cpu = cpu_seconds(processes) - cpu_before
     requests = report["requests"]
     return Sample(
         requests_per_second=requests / (report["duration_us"] / 1e6),
@@ -188,12 +233,12 @@ def compare(servers: list[Server], loads: list[Load], *, rounds: int, progress=N
     """Every server under every load, in alternating rounds; {load: {server: Result}}."""
     results = {load: {s.name: Result(s.name, []) for s in servers} for load in loads}
     with ExitStack() as stack:
-        running = {s.name: stack.enter_context(gunicorn(s)) for s in servers}
+        running = {s.name: stack.enter_context(serve(s)) for s in servers}
         for _ in range(rounds):
             for load in loads:
                 for server in servers:
-                    url, master = running[server.name]
-                    results[load][server.name].samples.append(measure(url, master, load))
+                    url, processes = running[server.name]
+                    results[load][server.name].samples.append(measure(url, processes, load))
                     if progress:
                         progress()
     return results

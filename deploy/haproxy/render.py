@@ -91,6 +91,9 @@ _DEFAULTS = """defaults
     log global
     log-format '{"source":"haproxy","request_id":"%[capture.req.hdr(0)]","method":"%HM","path":"%HPO","status":%ST,"backend":"%b","server":"%s","duration_ms":%Ta,"retries":%rc,"termination":"%ts"}'
     option dontlognull
+    # The services log every request with its request id; the edge logs what they cannot
+    # see: errors, retries, redispatches, refused requests.
+    option dontlog-normal
     timeout connect 2s
     timeout client 60s
     timeout server 35s
