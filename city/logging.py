@@ -65,5 +65,7 @@ def logging_config(*, level: str) -> dict:
             # Our request line replaces Django's own per-request warnings for 4xx/5xx.
             "django.request": {"level": logging.ERROR},
             "django.server": {"level": logging.WARNING},
+            # A line per outgoing HTTP request (peer calls) would double our own logs.
+            "httpx": {"level": logging.WARNING},
         },
     }

@@ -100,6 +100,7 @@ class Topology:
         self.processes: dict[str, Process] = {}
         self.url = f"http://127.0.0.1:{settings.http_port}"
         self.stats_url = f"http://127.0.0.1:{settings.stats_port}"
+        self.admin_socket = self.state / "haproxy.sock"
         self._lock = None
         self._redis_port = None if settings.redis_url else _free_port()
         self.redis_url = settings.redis_url or f"redis://127.0.0.1:{self._redis_port}/0"
@@ -243,6 +244,7 @@ class Topology:
                 bind=f"127.0.0.1:{self.settings.http_port}",
                 stats_bind=f"127.0.0.1:{self.settings.stats_port}",
                 replicas=self._replicas,
+                admin_socket=str(self.admin_socket),
             )
         )
         yield Process(
@@ -300,6 +302,52 @@ class Topology:
         services = [service] if service else list(SERVICES)
         return [replica for name in services for replica in self._replicas[name]]
 
+    # --- operations --------------------------------------------------------------------
+
+    def rolling_restart(self, service: str) -> None:
+        """Restart each replica of `service` in turn, losing no request.
+
+        A replica is drained first (HAProxy sends it nothing new and waits for what it
+        has), then stopped with SIGTERM, started again and put back once its health
+        check passes: what a rolling deploy does.
+        """
+        for replica in self.replicas(service):
+            self._set_state(replica.name, "drain")
+            self._wait_for(lambda r=replica: self._sessions(r.name) == 0, f"{replica.name} drained")
+            self.processes[replica.name].stop()
+            self._set_state(replica.name, "ready")
+            self.revive(replica.name)
+
+    def revive(self, name: str) -> None:
+        """Start a process (one that was stopped or died) again; a replica, until it is UP."""
+        process = self.processes[name]
+        process.stop()  # reaps it, if it died
+        process.start()
+        if name in {replica.name for replica in self.replicas()}:
+            self._wait_for(lambda: name in self.replicas_up(), f"{name} up")
+
+    def _set_state(self, replica: str, state: str) -> None:
+        service = replica.rsplit("-", 1)[0]
+        for backend in (service, "platform"):
+            self._admin(f"set server {backend}/{replica} state {state}")
+
+    def _admin(self, command: str) -> str:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.connect(str(self.admin_socket))
+            sock.sendall(command.encode() + b"\n")
+            return sock.recv(65536).decode()
+
+    def _sessions(self, replica: str) -> int:
+        """Requests HAProxy has in flight to `replica`, across its backends."""
+        return sum(int(row["scur"]) for row in self._stats() if row["svname"] == replica)
+
+    def _wait_for(self, condition, what: str) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while not condition():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"timed out waiting for {what}")
+            time.sleep(0.1)
+
     # --- readiness ---------------------------------------------------------------------
 
     def wait_until_ready(self) -> None:
@@ -313,17 +361,24 @@ class Topology:
         raise RuntimeError(f"the topology did not become ready; logs in {self.state / 'logs'}")
 
     def replicas_up(self) -> set[str]:
-        """Replica names HAProxy's stats page (CSV) shows UP in their service's backend."""
+        """Replicas that HAProxy sends traffic to (UP, not draining) in their service's backend."""
+        return {
+            row["svname"]
+            for row in self._stats()
+            if row["pxname"] in SERVICES
+            and row["svname"] not in ("FRONTEND", "BACKEND")
+            and row["status"] == "UP"
+        }
+
+    def _stats(self) -> list[dict[str, str]]:
+        """HAProxy's stats page (CSV), a dict per row; empty while HAProxy does not answer."""
         try:
             csv = httpx.get(f"{self.stats_url}/;csv", timeout=2).text
         except httpx.TransportError:
-            return set()
-        up = set()
-        for line in csv.splitlines()[1:]:
-            backend, server, *fields = line.split(",")
-            if backend in SERVICES and fields[15].startswith("UP"):
-                up.add(server)
-        return up
+            return []
+        header, *rows = csv.splitlines()
+        names = header.lstrip("# ").split(",")
+        return [dict(zip(names, row.split(","), strict=False)) for row in rows if row]
 
     def _worker_ready(self) -> bool:
         log = self.processes["worker"].log

@@ -33,10 +33,13 @@ def render(
     stats_bind: str,
     replicas: dict[str, list[Replica]] | None = None,
     dns_port: int = 8000,
+    admin_socket: str | None = None,
 ) -> str:
     """The configuration. `replicas` names each service's replicas; without it, each
-    service is found by DNS under its own name (port `dns_port`)."""
-    parts = [_GLOBAL, _DEFAULTS, _frontend(bind), _stats(stats_bind)]
+    service is found by DNS under its own name (port `dns_port`). `admin_socket` opens
+    HAProxy's runtime API there (to drain a replica before restarting it)."""
+    socket = f"    stats socket {admin_socket} mode 600 level admin\n" if admin_socket else ""
+    parts = [_GLOBAL + socket, _DEFAULTS, _frontend(bind), _stats(stats_bind)]
     if replicas is None:
         parts.append(_RESOLVERS)
     for name in SERVICES:
