@@ -6,7 +6,8 @@ in this shape. Services raise the `CityError` subclasses below for domain failur
 
 from typing import Any
 
-from django.http import JsonResponse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.views import exception_handler
 
@@ -63,6 +64,10 @@ def error_body(code: str, message: str, details: Any = None) -> dict:
 
 def api_exception_handler(exc, context):
     """DRF's handler (statuses, headers such as Retry-After) with our body."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
     response = exception_handler(exc, context)
     if response is None:
         return None  # an unexpected error: Django's handler500 answers

@@ -20,7 +20,9 @@ def send_task_on_commit(name: str, *, args: tuple = (), kwargs: dict | None = No
 
 def _send(name: str, args: tuple, kwargs: dict) -> None:
     if app.conf.task_always_eager:
-        # No broker (the embedded default): every service is in this process.
+        # No broker (the embedded default): every service is in this process, but web
+        # processes do not import the apps' tasks modules until asked to.
+        app.loader.import_default_modules()
         app.tasks[name].apply(args=args, kwargs=kwargs)
     else:
         app.send_task(name, args=args, kwargs=kwargs)

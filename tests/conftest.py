@@ -46,11 +46,17 @@ def broker_url(redis_url) -> str:
     """City's Celery app publishes to this test's Redis instead of running tasks in-process."""
     conf = celery_app.conf
     saved = {"broker_url": conf.broker_url, "task_always_eager": conf.task_always_eager}
-    celery_app.close()  # drop connections to any earlier broker
+    _forget_connections()
     conf.update(broker_url=redis_url, task_always_eager=False)
     yield redis_url
-    celery_app.close()
+    _forget_connections()
     conf.update(saved)
+
+
+def _forget_connections() -> None:
+    """Drop the app's connections and producers, which are bound to the broker they met."""
+    celery_app.close()
+    celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture

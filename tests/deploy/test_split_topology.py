@@ -77,7 +77,7 @@ def test_a_replica_killed_mid_load_costs_no_get(topology):
 
 def test_a_rolling_restart_of_every_replica_loses_no_request(topology):
     def greet_or_register(client, index):
-        if index % 10:
+        if index % 100:  # a registration in a hundred: each hashes a password, on purpose slow
             return client.get(GREET)
         newcomer = {
             "username": f"rolling{index}",
@@ -88,4 +88,4 @@ def test_a_rolling_restart_of_every_replica_loses_no_request(topology):
 
     load = Load(topology.url, greet_or_register, total=3_000)
     outcomes = load.run(when_done=300, then=lambda: topology.rolling_restart("greeter"))
-    assert outcomes == Counter({200: 2_700, 201: 300})
+    assert outcomes == Counter({200: 2_970, 201: 30})

@@ -1,11 +1,12 @@
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from apps.greeter.models import Newcomer, Welcome
 from apps.greeter.services import newcomer_register, welcome_record_for_tenant
 from city.errors import Conflict
+from city.tasks import send_task_on_commit
 from tests.factories import NewcomerFactory, UserFactory
 
 
@@ -62,3 +63,12 @@ def test_concurrent_registrations_of_one_username_make_exactly_one_resident():
     assert sorted(outcomes) == ["conflict", "conflict", "conflict", "created"]
     assert Newcomer.objects.count() == 1
     assert Welcome.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_welcome_sent_by_name_without_a_broker_runs_in_process_after_commit():
+    newcomer = NewcomerFactory(language="nl")
+    with transaction.atomic():
+        send_task_on_commit("greeter.welcome_resident", args=(newcomer.user_id, 77))
+        assert not Welcome.objects.filter(lease_id=77).exists()  # not before the commit
+    assert Welcome.objects.get(lease_id=77).message.startswith("Welkom thuis")

@@ -30,6 +30,17 @@ def test_unexpected_failure_is_500_in_the_error_contract_without_internals():
     assert "a bug" not in response.content.decode()
 
 
+@pytest.mark.urls("tests.platform.failing_urls")
+@pytest.mark.parametrize(
+    ("kind", "status", "code"),
+    [("missing", 404, "not_found"), ("forbidden", 403, "permission_denied")],
+)
+def test_djangos_own_exceptions_in_api_views_answer_in_the_error_contract(kind, status, code):
+    response = APIClient().get(f"/raises/{kind}")
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+
+
 @pytest.mark.django_db
 def test_csrf_failure_on_a_session_form_is_403_in_the_error_contract():
     client = APIClient(enforce_csrf_checks=True)
