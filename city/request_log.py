@@ -10,6 +10,7 @@ import structlog
 from django.conf import settings
 
 from city.logging import get_logger
+from city.peers import remember_caller
 from city.request_id import HEADER, META_KEY, request_id_from
 
 logger = get_logger("city.request")
@@ -24,6 +25,7 @@ class RequestLog:
     def begin(self, meta: dict) -> tuple[str, float]:
         """Bind the request id (from `meta`, the WSGI environ) to the logging context."""
         request_id = request_id_from(meta.get(META_KEY))
+        remember_caller(meta)
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         return request_id, time.perf_counter()

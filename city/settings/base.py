@@ -32,6 +32,9 @@ LANGUAGE_CODE = "en"
 CITY_SERVICES = env.list("CITY_SERVICES", default=["greeter", "documents", "leasing"])
 # How this process names itself in logs and response headers (a replica sets its own).
 CITY_INSTANCE = env.str("CITY_INSTANCE", default="")
+# Where a service reaches the services not installed in its deployment: the load balancer.
+CITY_PEER_URL = env.str("CITY_PEER_URL", default="http://127.0.0.1:8080")
+CITY_PEER_TIMEOUT_SECONDS = env.float("CITY_PEER_TIMEOUT_SECONDS", default=5.0)
 # Answer the hottest anonymous JSON GETs in front of Django's handler (city/hot_routes.py).
 CITY_HOT_ROUTES = env.bool("CITY_HOT_ROUTES", default=True)
 

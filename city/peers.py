@@ -1,0 +1,80 @@
+"""Calls between services: in-process when the peer is installed here, over HTTP when not.
+
+An app's api.py is the one surface other apps call. Behind it, `local_or_remote` is the
+one delegation point: it gives the app's own implementation when the service is
+installed in this deployment, and an HTTP client to the service (through the load
+balancer at CITY_PEER_URL) when it is not. The client carries the caller's credentials
+(so the peer applies its own permissions to the same user) and the request id, waits
+CITY_PEER_TIMEOUT_SECONDS at most, and turns a peer that is down into a clear 503.
+"""
+
+import contextvars
+import functools
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+import httpx
+from django.conf import settings
+from rest_framework import status
+
+from city.errors import CityError
+from city.request_id import HEADER, current_request_id
+
+T = TypeVar("T")
+
+# The request being served, whose credentials peer calls carry (set by the request log).
+_caller: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "caller", default=None
+)
+# The caller's headers that a peer needs to know who is asking.
+_CREDENTIALS = {"HTTP_AUTHORIZATION": "Authorization", "HTTP_COOKIE": "Cookie"}
+
+
+class PeerUnavailable(CityError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "peer_unavailable"
+    default_detail = "A service this request needs is unavailable; try again shortly."
+
+
+def remember_caller(meta: Mapping[str, str]) -> None:
+    _caller.set(meta)
+
+
+def local_or_remote(service: str, *, local: Callable[[], T], remote: Callable[[], T]) -> T:
+    """The implementation of `service` for this deployment."""
+    return local() if service in settings.CITY_SERVICES else remote()
+
+
+class PeerClient:
+    """JSON over HTTP to another service, as the user being served."""
+
+    def __init__(self, service: str):
+        self.service = service
+
+    def get(self, path: str) -> dict | None:
+        """The JSON at `path`, or None when the peer answers 404 (nothing the caller may see)."""
+        caller = _caller.get() or {}
+        headers = {header: caller[key] for key, header in _CREDENTIALS.items() if key in caller}
+        if request_id := current_request_id():
+            headers[HEADER] = request_id
+        try:
+            response = _http().get(f"{settings.CITY_PEER_URL}{path}", headers=headers)
+        except httpx.HTTPError as error:
+            raise self._unavailable(f"{type(error).__name__}: {error}") from error
+        if response.status_code == status.HTTP_404_NOT_FOUND:
+            return None
+        if response.status_code != status.HTTP_200_OK:
+            raise self._unavailable(f"it answered {response.status_code} to GET {path}")
+        return response.json()
+
+    def _unavailable(self, reason: str) -> PeerUnavailable:
+        return PeerUnavailable(
+            f"The {self.service} service is unavailable ({reason}).",
+            details={"service": self.service},
+        )
+
+
+@functools.cache
+def _http() -> httpx.Client:
+    """One pooled client per process: connections to the load balancer are kept alive."""
+    return httpx.Client(timeout=settings.CITY_PEER_TIMEOUT_SECONDS)
