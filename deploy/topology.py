@@ -3,8 +3,8 @@
     python -m deploy.topology            (or `make split`)
 
 Starts Redis (or reuses one at CITY_SPLIT_REDIS_URL), each service's replicas under
-gunicorn with the service's own settings module, a Celery worker for the documents and
-greeter queues, Celery beat, and HAProxy in front, its configuration rendered from the
+gunicorn with the service's own settings module, a Celery worker for the services' queues,
+Celery beat, and HAProxy in front, its configuration rendered from the
 service registry. Prints the URLs; Ctrl-C stops everything it started. State (logs, the
 SQLite database, uploaded files, the lock that refuses a second start) is kept in .split/.
 """
@@ -273,7 +273,7 @@ class Topology:
         )
 
     def worker_process(self, env: dict[str, str] | None, name: str) -> Process:
-        """A Celery worker for the documents and greeter queues (another can be added)."""
+        """A Celery worker for every service's queue (another can be added)."""
         env = env or self.processes["worker"].env
         return Process(
             name,

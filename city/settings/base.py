@@ -7,6 +7,7 @@ production with one service installed.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 from city.logging import logging_config
 from city.services import services_named
@@ -50,6 +51,7 @@ PLATFORM_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_filters",
     "city",
 ]
 
@@ -161,8 +163,32 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # One name for a choice set that several fields share.
-    "ENUM_NAME_OVERRIDES": {"Language": "apps.greeter.greetings.SUPPORTED_LANGUAGES"},
+    # One name per choice set, where fields of one name ("status") have different sets.
+    # Written out, not imported: a deployment may not install the app that defines them
+    # (tests/platform/test_schema.py checks they match the models).
+    "ENUM_NAME_OVERRIDES": {
+        "Language": "apps.greeter.greetings.SUPPORTED_LANGUAGES",
+        "DocumentStatusEnum": [
+            ("pending", "Pending"),
+            ("processing", "Processing"),
+            ("processed", "Processed"),
+            ("failed", "Failed"),
+        ],
+        "ApplicationStatusEnum": [
+            ("draft", "Draft"),
+            ("submitted", "Submitted"),
+            ("approved", "Approved"),
+            ("rejected", "Rejected"),
+            ("withdrawn", "Withdrawn"),
+        ],
+        "LeaseStatusEnum": [
+            ("draft", "Draft"),
+            ("pending_signature", "Pending Signature"),
+            ("active", "Active"),
+            ("ended", "Ended"),
+            ("terminated", "Terminated"),
+        ],
+    },
 }
 
 # --- Celery -----------------------------------------------------------------------------
@@ -189,6 +215,47 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+
+# --- Documents --------------------------------------------------------------------------
+# Uploads larger than this are refused with 413 before their body is read.
+DOCUMENTS_MAX_UPLOAD_BYTES = env.int("DOCUMENTS_MAX_UPLOAD_BYTES", default=25 * 1024 * 1024)
+# A document still pending or processing this long after it was queued or claimed is
+# queued again by the sweep (a lost message, a dead worker). Above the hard time limit.
+DOCUMENTS_STALE_AFTER_SECONDS = env.int("DOCUMENTS_STALE_AFTER_SECONDS", default=300)
+DOCUMENTS_SWEEP_INTERVAL_SECONDS = env.int("DOCUMENTS_SWEEP_INTERVAL_SECONDS", default=60)
+# Claims of one document (crashes, time-outs, transient errors) before it is marked failed.
+DOCUMENTS_MAX_ATTEMPTS = env.int("DOCUMENTS_MAX_ATTEMPTS", default=3)
+# Uploaded files and thumbnails; never served publicly (downloads check the owner).
+MEDIA_ROOT = env.str("MEDIA_ROOT", default="") or str(BASE_DIR / "media")
+# S3-compatible storage: STORAGE_BACKEND=storages.backends.s3.S3Storage (install
+# django-storages[s3]) with STORAGE_OPTIONS='{"bucket_name": "...", "endpoint_url": "..."}'.
+STORAGES["default"] = {
+    "BACKEND": env.str("STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"),
+    "OPTIONS": env.json("STORAGE_OPTIONS", default={}),
+}
+CELERY_BEAT_SCHEDULE = {
+    "documents-sweep": {
+        "task": "documents.sweep_stale",
+        "schedule": DOCUMENTS_SWEEP_INTERVAL_SECONDS,
+    },
+}
+
+# --- Leasing ----------------------------------------------------------------------------
+# The currency of a unit or lease created without one (ISO 4217).
+LEASING_DEFAULT_CURRENCY = env.str("LEASING_DEFAULT_CURRENCY", default="EUR")
+# How far ahead rent charges of an open-ended lease are generated, in months.
+LEASING_SCHEDULE_HORIZON_MONTHS = env.int("LEASING_SCHEDULE_HORIZON_MONTHS", default=12)
+# Daily upkeep, just after midnight UTC: leases past their end, charges of open-ended ones.
+CELERY_BEAT_SCHEDULE |= {
+    "leasing-end-due-leases": {
+        "task": "leasing.end_due_leases",
+        "schedule": crontab(hour=0, minute=5),
+    },
+    "leasing-extend-open-ended-schedules": {
+        "task": "leasing.extend_open_ended_schedules",
+        "schedule": crontab(hour=0, minute=10),
+    },
+}
 
 # --- Logging ----------------------------------------------------------------------------
 LOGGING = logging_config(level=env.str("LOG_LEVEL", default="INFO"))

@@ -1,3 +1,14 @@
+from django.urls import path
+
+from apps.documents.rest import views
+
 app_name = "documents"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.DocumentCollectionView.as_view(), name="collection"),
+    path("<int:pk>/", views.DocumentView.as_view(), name="detail"),
+    path("<int:pk>/download/", views.DocumentDownloadView.as_view(), name="download"),
+    path("<int:pk>/text/", views.DocumentTextView.as_view(), name="text"),
+    path("<int:pk>/thumbnail/", views.DocumentThumbnailView.as_view(), name="thumbnail"),
+    path("<int:pk>/reprocess/", views.DocumentReprocessView.as_view(), name="reprocess"),
+]

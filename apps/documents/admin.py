@@ -1,0 +1,61 @@
+from django.contrib import admin, messages
+
+from apps.documents.models import Document, ProcessingAttempt
+from apps.documents.services import document_reprocess
+from city.errors import IllegalStateChange
+
+
+class ProcessingAttemptInline(admin.TabularInline):
+    model = ProcessingAttempt
+    extra = 0
+    can_delete = False
+    fields = ["number", "outcome", "worker", "error", "started_at", "finished_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Document)
+class DocumentAdmin(admin.ModelAdmin):
+    list_display = ["id", "title", "owner", "status", "kind", "mime_type", "attempts", "created_at"]
+    list_filter = ["status", "kind", "mime_type"]
+    search_fields = ["title", "original_name", "owner__username", "sha256"]
+    list_select_related = ["owner"]
+    readonly_fields = [
+        "owner",
+        "original_name",
+        "file",
+        "size",
+        "sha256",
+        "mime_type",
+        "status",
+        "attempts",
+        "failure_step",
+        "failure_reason",
+        "queued_at",
+        "processing_started_at",
+        "processed_at",
+        "page_count",
+        "meta_title",
+        "meta_author",
+        "meta_created",
+        "kind",
+        "thumbnail",
+        "created_at",
+    ]
+    exclude = ["text"]
+    inlines = [ProcessingAttemptInline]
+    actions = ["reprocess"]
+
+    @admin.action(description="Process the selected documents again")
+    def reprocess(self, request, queryset):
+        queued = 0
+        for document in queryset:
+            try:
+                document_reprocess(document=document)
+            except IllegalStateChange as error:
+                self.message_user(request, f"{document}: {error.detail}", messages.WARNING)
+            else:
+                queued += 1
+        self.message_user(request, f"{queued} document(s) queued for processing.")

@@ -1,0 +1,93 @@
+from django.urls import reverse
+from rest_framework import serializers
+
+from apps.documents.models import Document
+from apps.documents.selectors import EXCERPT_CHARS
+
+
+class UploadSerializer(serializers.Serializer):
+    # Empty files reach the service, which refuses them with its own message.
+    file = serializers.FileField(allow_empty_file=True, use_url=False)
+    title = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
+
+
+class UploadQuerySerializer(serializers.Serializer):
+    allow_duplicate = serializers.BooleanField(
+        default=False, help_text="Store the same bytes again as a new document."
+    )
+
+
+class FailureSerializer(serializers.Serializer):
+    step = serializers.CharField(source="failure_step")
+    reason = serializers.CharField(source="failure_reason")
+
+
+class MetadataSerializer(serializers.Serializer):
+    title = serializers.CharField(source="meta_title")
+    author = serializers.CharField(source="meta_author")
+    created = serializers.DateTimeField(source="meta_created", allow_null=True)
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    failure = serializers.SerializerMethodField()
+    kind = serializers.SerializerMethodField()
+    text_excerpt = serializers.SerializerMethodField()
+    metadata = MetadataSerializer(source="*")
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Document
+        fields = [
+            "id",
+            "title",
+            "original_name",
+            "status",
+            "failure",
+            "attempts",
+            "mime_type",
+            "size",
+            "sha256",
+            "page_count",
+            "kind",
+            "text_excerpt",
+            "metadata",
+            "created_at",
+            "processed_at",
+            "links",
+        ]
+
+    def get_failure(self, document) -> dict | None:
+        if document.status != Document.Status.FAILED:
+            return None
+        return FailureSerializer(document).data
+
+    def get_kind(self, document) -> str | None:
+        return document.kind or None
+
+    def get_text_excerpt(self, document) -> str | None:
+        if document.status != Document.Status.PROCESSED:
+            return None
+        excerpt = getattr(document, "excerpt", None)  # the selectors' annotation
+        return document.text[:EXCERPT_CHARS] if excerpt is None else excerpt
+
+    def get_links(self, document) -> dict[str, str]:
+        request = self.context["request"]
+
+        def link(name: str) -> str:
+            return request.build_absolute_uri(reverse(f"documents:{name}", args=[document.pk]))
+
+        links = {name: link(name) for name in ("detail", "download", "reprocess")}
+        if document.status == Document.Status.PROCESSED:
+            links["text"] = link("text")
+        if document.thumbnail:
+            links["thumbnail"] = link("thumbnail")
+        return links
+
+
+class UploadResultSerializer(DocumentSerializer):
+    """What an upload answers (described for the schema; the view adds `duplicate`)."""
+
+    duplicate = serializers.BooleanField(help_text="The same bytes were uploaded before.")
+
+    class Meta(DocumentSerializer.Meta):
+        fields = [*DocumentSerializer.Meta.fields, "duplicate"]

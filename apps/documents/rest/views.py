@@ -1,0 +1,163 @@
+from django.conf import settings
+from django.http import FileResponse, HttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.documents import selectors, services
+from apps.documents.models import Document
+from apps.documents.rest import serializers
+from apps.documents.rest.filters import DocumentFilter
+from apps.documents.rest.uploads import SizeLimitedUpload
+
+
+def owned_document(request, pk: int) -> Document:
+    """The document if it is the requester's; 404 otherwise, so ids leak nothing."""
+    document = selectors.document_for_owner(owner_id=request.user.pk, document_id=pk)
+    if document is None:
+        raise NotFound("No such document.")
+    return document
+
+
+def document_data(request, document: Document) -> dict:
+    return serializers.DocumentSerializer(document, context={"request": request}).data
+
+
+class DocumentCollectionView(generics.ListAPIView):
+    serializer_class = serializers.DocumentSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = DocumentFilter
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return selectors.documents_for_owner(owner_id=self.request.user.pk)
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Before anything reads the body (session authentication's CSRF check does).
+        limit = settings.DOCUMENTS_MAX_UPLOAD_BYTES
+        request.upload_handlers.insert(0, SizeLimitedUpload(request, limit=limit))
+        return super().initialize_request(request, *args, **kwargs)
+
+    @extend_schema(summary="Your documents (filter, search)")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Upload a document; it is processed in the background",
+        parameters=[serializers.UploadQuerySerializer],
+        request={"multipart/form-data": serializers.UploadSerializer},
+        responses={
+            202: serializers.UploadResultSerializer,
+            200: OpenApiResponse(
+                serializers.UploadResultSerializer, description="Already uploaded"
+            ),
+        },
+    )
+    def post(self, request, *args, **kwargs):
+        query = serializers.UploadQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        given = serializers.UploadSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        upload = services.document_upload(
+            owner=request.user, **given.validated_data, **query.validated_data
+        )
+        data = {**document_data(request, upload.document), "duplicate": upload.duplicate}
+        if upload.duplicate:
+            return Response(data, status=status.HTTP_200_OK)
+        return Response(
+            data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["links"]["detail"]}
+        )
+
+
+class DocumentView(APIView):
+    @extend_schema(
+        summary="A document: status, failure, results", responses=serializers.DocumentSerializer
+    )
+    def get(self, request, pk: int):
+        return Response(document_data(request, owned_document(request, pk)))
+
+    @extend_schema(summary="Delete a document and its file", responses={204: None})
+    def delete(self, request, pk: int):
+        services.document_delete(document=owned_document(request, pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DocumentReprocessView(APIView):
+    @extend_schema(
+        summary="Process a document again",
+        request=None,
+        responses={202: serializers.DocumentSerializer},
+    )
+    def post(self, request, pk: int):
+        document = services.document_reprocess(document=owned_document(request, pk))
+        return Response(document_data(request, document), status=status.HTTP_202_ACCEPTED)
+
+
+class AnyAccept(BaseContentNegotiation):
+    """File responses ignore Accept (a client asking for application/pdf gets its PDF);
+    errors still answer in JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+
+class FileView(APIView):
+    content_negotiation_class = AnyAccept
+
+
+def _private_file(response: HttpResponse) -> HttpResponse:
+    # Shown by no browser as a page of our site, whatever is inside.
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+class DocumentDownloadView(FileView):
+    @extend_schema(summary="The original file", responses={(200, "*/*"): OpenApiTypes.BINARY})
+    def get(self, request, pk: int):
+        document = owned_document(request, pk)
+        try:
+            stored = document.file.open("rb")
+        except FileNotFoundError as error:
+            raise NotFound("The stored file is missing.") from error
+        return _private_file(
+            FileResponse(
+                stored,
+                as_attachment=True,
+                filename=document.original_name,
+                content_type=document.mime_type,
+            )
+        )
+
+
+class DocumentTextView(FileView):
+    @extend_schema(summary="The text read from a document", responses={(200, "text/plain"): str})
+    def get(self, request, pk: int):
+        document = owned_document(request, pk)
+        text = selectors.document_text(document_id=document.pk)
+        return _private_file(HttpResponse(text, content_type="text/plain; charset=utf-8"))
+
+
+class DocumentThumbnailView(FileView):
+    @extend_schema(
+        summary="A small PNG of the document", responses={(200, "image/png"): OpenApiTypes.BINARY}
+    )
+    def get(self, request, pk: int):
+        document = owned_document(request, pk)
+        if not document.thumbnail:
+            raise NotFound("This document has no thumbnail.")
+        try:
+            stored = document.thumbnail.open("rb")
+        except FileNotFoundError as error:
+            raise NotFound("The thumbnail is missing.") from error
+        return _private_file(FileResponse(stored, content_type="image/png"))

@@ -1,0 +1,358 @@
+"""The documents service's writes: upload, processing, reprocess, delete and the sweep."""
+
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import PurePath
+
+import structlog
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from apps.documents import pipeline
+from apps.documents.models import Document, ProcessingAttempt
+from city.errors import IllegalStateChange, PayloadTooLarge, UnsupportedMediaType
+from city.tasks import send_task_on_commit
+
+logger = structlog.get_logger(__name__)
+
+PROCESS_TASK = "documents.process_document"
+# Failures that pass by themselves: the same work is tried again later. Anything else
+# (a file we cannot read, a bug) is final for this run and said so on the document.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+NAME_MAX_LENGTH = 200
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+@dataclass(frozen=True)
+class Upload:
+    document: Document
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class Sweep:
+    requeued: list[int]
+    failed: list[int]
+
+
+@dataclass(frozen=True)
+class Claim:
+    document: Document
+    run: ProcessingAttempt
+    token: uuid.UUID
+
+
+# --- upload -----------------------------------------------------------------------------
+
+
+def document_upload(
+    *, owner: AbstractBaseUser, file: File, title: str = "", allow_duplicate: bool = False
+) -> Upload:
+    """Store `file` for `owner` and queue its processing once the row is committed.
+
+    The type is decided from the bytes. Bytes the owner already uploaded give back that
+    document (`duplicate=True`), stored and processed once, unless `allow_duplicate`.
+    """
+    if not file.size:
+        raise ValidationError({"file": ["The file is empty."]})
+    limit = settings.DOCUMENTS_MAX_UPLOAD_BYTES
+    if file.size > limit:
+        raise PayloadTooLarge(
+            f"The file is {file.size} bytes; at most {limit} are accepted.",
+            details={"max_bytes": limit},
+        )
+    mime_type = pipeline.sniff(file)
+    if mime_type not in pipeline.ACCEPTED_TYPES:
+        raise UnsupportedMediaType(
+            f"The file is {mime_type}; accepted: {pipeline.ACCEPTED_NAMES}.",
+            details={"detected": mime_type, "accepted": list(pipeline.ACCEPTED_TYPES)},
+        )
+    sha256 = pipeline.checksum(file.chunks())
+    if not allow_duplicate:
+        existing = Document.objects.filter(owner=owner, sha256=sha256).order_by("id").first()
+        if existing is not None:
+            logger.info("document_duplicate", document_id=existing.pk)
+            return Upload(document=existing, duplicate=True)
+    name = display_name(file.name)
+    stored = default_storage.save(f"documents/{uuid.uuid4().hex}", file)
+    try:
+        with transaction.atomic():
+            document = Document.objects.create(
+                owner=owner,
+                title=title.strip() or PurePath(name).stem or name,
+                original_name=name,
+                file=stored,
+                size=file.size,
+                sha256=sha256,
+                mime_type=mime_type,
+                queued_at=timezone.now(),
+            )
+            send_task_on_commit(PROCESS_TASK, args=(document.pk,))
+    except BaseException:
+        default_storage.delete(stored)
+        raise
+    logger.info("document_uploaded", document_id=document.pk, mime_type=mime_type)
+    return Upload(document=document, duplicate=False)
+
+
+def display_name(raw: str | None) -> str:
+    """The uploader's file name made safe to show and to offer on download: no directory
+    part, no control or bidi characters, at most NAME_MAX_LENGTH characters."""
+    name = re.split(r"[\\/]", unicodedata.normalize("NFC", raw or ""))[-1]
+    name = "".join(char for char in name if unicodedata.category(char) not in _REFUSED_CATEGORIES)
+    name = " ".join(name.split()).lstrip(". ")
+    if len(name) > NAME_MAX_LENGTH:
+        suffix = PurePath(name).suffix[:16]
+        name = name[: NAME_MAX_LENGTH - len(suffix)] + suffix
+    return name or "document"
+
+
+# --- processing -------------------------------------------------------------------------
+
+
+def document_process(*, document_id: int, worker: str = "") -> Document | None:
+    """Run the pipeline on a document and record the outcome; None if there was no work.
+
+    However often the message is delivered, one run does the work: a conditional update
+    claims the document (pending, or processing by a run that has gone stale) and only
+    the run holding the claim writes the outcome. A file that cannot be read fails the
+    document with the step and the reason; a transient error gives the claim back and is
+    raised again for the task to retry.
+    """
+    claim = _claim(document_id=document_id, worker=worker)
+    if claim is None:
+        return None
+    document = claim.document
+    try:
+        with document.file.open("rb") as stored:
+            data = stored.read()
+        results = pipeline.run(data, name=document.original_name, title=document.title)
+        if results.sha256 != document.sha256:
+            raise pipeline.Unreadable(
+                "checksum", "The stored file differs from the upload (SHA-256); upload it again."
+            )
+        return _finish_processed(claim, results)
+    except pipeline.Unreadable as error:
+        return _finish_failed(claim, step=error.step, reason=error.reason)
+    except SoftTimeLimitExceeded:
+        limit = settings.CELERY_TASK_SOFT_TIME_LIMIT
+        reason = f"Processing took longer than {limit} seconds; the file is too complex."
+        return _finish_failed(claim, step="processing", reason=reason)
+    except FileNotFoundError:
+        reason = "The stored file is missing; upload it again."
+        return _finish_failed(claim, step="read", reason=reason)
+    except TRANSIENT_ERRORS as error:
+        _release(claim, error)
+        raise
+    except Exception:
+        logger.exception("document_processing_error", document_id=document_id)
+        reason = "An unexpected error stopped processing; it is logged. Reprocess to try again."
+        return _finish_failed(claim, step="processing", reason=reason)
+
+
+def _claim(*, document_id: int, worker: str) -> Claim | None:
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.DOCUMENTS_STALE_AFTER_SECONDS)
+    token = uuid.uuid4()
+    with transaction.atomic():
+        claimed = Document.objects.filter(
+            Q(status=Document.Status.PENDING)
+            | Q(status=Document.Status.PROCESSING, processing_started_at__lt=stale),
+            pk=document_id,
+            attempts__lt=settings.DOCUMENTS_MAX_ATTEMPTS,
+        ).update(
+            status=Document.Status.PROCESSING,
+            attempts=F("attempts") + 1,
+            claim_token=token,
+            processing_started_at=now,
+        )
+        if not claimed:
+            logger.info("document_not_claimed", document_id=document_id)
+            return None
+        document = Document.objects.get(pk=document_id)
+        # A run still marked running lost its worker: this claim took over from it.
+        document.runs.filter(outcome=ProcessingAttempt.Outcome.RUNNING).update(
+            outcome=ProcessingAttempt.Outcome.ABANDONED, finished_at=now
+        )
+        run = ProcessingAttempt.objects.create(
+            document=document, number=document.attempts, worker=worker
+        )
+    logger.info("document_claimed", document_id=document_id, attempt=document.attempts)
+    return Claim(document=document, run=run, token=token)
+
+
+def _holding(claim: Claim):
+    return Document.objects.filter(
+        pk=claim.document.pk, status=Document.Status.PROCESSING, claim_token=claim.token
+    )
+
+
+def _end_run(claim: Claim, outcome: str, error: str = "") -> None:
+    claim.run.outcome = outcome
+    claim.run.error = error
+    claim.run.finished_at = timezone.now()
+    claim.run.save(update_fields=["outcome", "error", "finished_at"])
+
+
+def _finish_processed(claim: Claim, results: pipeline.Results) -> Document | None:
+    thumbnail = ""
+    if results.thumbnail_png:
+        thumbnail = default_storage.save(
+            f"thumbnails/{uuid.uuid4().hex}.png", ContentFile(results.thumbnail_png)
+        )
+    extraction = results.extraction
+    with transaction.atomic():
+        written = _holding(claim).update(
+            status=Document.Status.PROCESSED,
+            processed_at=timezone.now(),
+            mime_type=results.mime_type,
+            page_count=extraction.page_count,
+            text=extraction.text,
+            meta_title=extraction.title[:500],
+            meta_author=extraction.author[:500],
+            meta_created=extraction.created,
+            kind=results.kind,
+            thumbnail=thumbnail,
+            failure_step="",
+            failure_reason="",
+        )
+        if written:
+            _end_run(claim, ProcessingAttempt.Outcome.PROCESSED)
+            _delete_files_on_commit([claim.document.thumbnail.name])  # a reprocess's old one
+    if not written:  # deleted meanwhile, or taken over by another run
+        _delete_files_on_commit([thumbnail])
+        logger.info("document_claim_lost", document_id=claim.document.pk)
+        return None
+    logger.info("document_processed", document_id=claim.document.pk, kind=results.kind)
+    return Document.objects.get(pk=claim.document.pk)
+
+
+def _finish_failed(claim: Claim, *, step: str, reason: str) -> Document | None:
+    with transaction.atomic():
+        written = _holding(claim).update(
+            status=Document.Status.FAILED,
+            processed_at=timezone.now(),
+            failure_step=step,
+            failure_reason=reason,
+        )
+        if written:
+            _end_run(claim, ProcessingAttempt.Outcome.FAILED, reason)
+    logger.info("document_failed", document_id=claim.document.pk, step=step, reason=reason)
+    return Document.objects.filter(pk=claim.document.pk).first() if written else None
+
+
+def _release(claim: Claim, error: Exception) -> None:
+    """Give the claim back so the retry (or the sweep) can take it; best effort, since the
+    database may be what failed."""
+    try:
+        with transaction.atomic():
+            if _holding(claim).update(
+                status=Document.Status.PENDING, claim_token=None, queued_at=timezone.now()
+            ):
+                _end_run(claim, ProcessingAttempt.Outcome.RELEASED, str(error)[:1000])
+    except DatabaseError:
+        logger.warning("document_release_failed", document_id=claim.document.pk)
+    logger.warning("document_transient_error", document_id=claim.document.pk, error=str(error))
+
+
+# --- what people ask for ----------------------------------------------------------------
+
+
+def document_reprocess(*, document: Document) -> Document:
+    """Queue a processed or failed document again (a failure fixed, a better pipeline)."""
+    with transaction.atomic():
+        queued = Document.objects.filter(
+            pk=document.pk, status__in=[Document.Status.PROCESSED, Document.Status.FAILED]
+        ).update(
+            status=Document.Status.PENDING,
+            attempts=0,
+            claim_token=None,
+            queued_at=timezone.now(),
+            failure_step="",
+            failure_reason="",
+        )
+        document.refresh_from_db()
+        if not queued:
+            raise IllegalStateChange(
+                f"The document is {document.status}: it is already queued for processing.",
+                details={"status": document.status},
+            )
+        send_task_on_commit(PROCESS_TASK, args=(document.pk,))
+    logger.info("document_requeued", document_id=document.pk)
+    return document
+
+
+def document_delete(*, document: Document) -> None:
+    """Remove the document and, once that is committed, its stored file and thumbnail."""
+    with transaction.atomic():
+        files = [document.file.name, document.thumbnail.name]
+        document.delete()
+        _delete_files_on_commit(files)
+    logger.info("document_deleted", document_id=document.pk)
+
+
+def _delete_files_on_commit(names: list[str]) -> None:
+    names = [name for name in names if name]
+
+    def delete() -> None:
+        for name in names:
+            default_storage.delete(name)
+
+    if names:
+        transaction.on_commit(delete, robust=True)
+
+
+# --- the sweep --------------------------------------------------------------------------
+
+
+def documents_sweep(*, older_than: timedelta | None = None) -> Sweep:
+    """Queue again what was queued or claimed `older_than` ago and is not done.
+
+    This is what makes a lost message harmless: a broker that was down when the upload
+    committed, a worker killed mid-way. A document that used up its attempts is failed
+    with the reason instead of being queued for ever.
+    """
+    if older_than is None:
+        older_than = timedelta(seconds=settings.DOCUMENTS_STALE_AFTER_SECONDS)
+    now = timezone.now()
+    cutoff = now - older_than
+    stale = Document.objects.filter(
+        Q(status=Document.Status.PENDING, queued_at__lt=cutoff)
+        | Q(status=Document.Status.PROCESSING, processing_started_at__lt=cutoff)
+    )
+    max_attempts = settings.DOCUMENTS_MAX_ATTEMPTS
+    with transaction.atomic():
+        exhausted = list(stale.filter(attempts__gte=max_attempts).values_list("pk", flat=True))
+        stale.filter(pk__in=exhausted).update(
+            status=Document.Status.FAILED,
+            processed_at=now,
+            claim_token=None,
+            failure_step="processing",
+            failure_reason=(
+                f"Processing did not finish in {max_attempts} attempts (the worker stopped "
+                "or ran out of time each time). Reprocess to try again."
+            ),
+        )
+        ProcessingAttempt.objects.filter(
+            document_id__in=exhausted, outcome=ProcessingAttempt.Outcome.RUNNING
+        ).update(outcome=ProcessingAttempt.Outcome.ABANDONED, finished_at=now)
+        requeued = list(stale.filter(attempts__lt=max_attempts).values_list("pk", flat=True))
+        Document.objects.filter(pk__in=requeued, status=Document.Status.PENDING).update(
+            queued_at=now
+        )
+        for document_id in requeued:
+            send_task_on_commit(PROCESS_TASK, args=(document_id,))
+    if requeued or exhausted:
+        logger.info("documents_swept", requeued=requeued, failed=exhausted)
+    return Sweep(requeued=requeued, failed=exhausted)

@@ -1,0 +1,250 @@
+"""Leasing's HTTP API: thin views over the services and selectors.
+
+Each list starts from what the requesting user may see, so anyone else's object answers
+404, never 403. A user who can see an object but not act on it (a tenant activating their
+own lease) gets 403 from the service. A view's `queryset` (always empty) only names its
+model for the API schema.
+"""
+
+from django.http import Http404
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+from apps.leasing import selectors, services
+from apps.leasing.models import Application, Lease, Property, Unit
+from apps.leasing.rest import filters, serializers
+
+
+class _Scoped:
+    """get_object within what the user may see; anything else is a 404 naming what was asked."""
+
+    def get_object(self):
+        try:
+            return super().get_object()
+        except Http404 as error:
+            noun = self.get_queryset().model._meta.verbose_name
+            raise NotFound(f"There is no {noun} {self.kwargs['pk']} for you.") from error
+
+
+class AvailableUnitsPagination(CursorPagination):
+    """Pages by position in rent order, without counting every match: a page costs the
+    same at 100,000 units as at 1,000 (bench/availability.py)."""
+
+    ordering = ("monthly_rent", "id")
+    page_size = 50
+
+
+class UnitsAvailableView(generics.ListAPIView):
+    """Units free for the whole period, cheapest first."""
+
+    queryset = Unit.objects.none()
+    serializer_class = serializers.AvailableUnitSerializer
+    pagination_class = AvailableUnitsPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = filters.AvailableUnitFilter
+
+    @extend_schema(
+        summary="Units available for a period", parameters=[serializers.AvailabilityQuerySerializer]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        period = serializers.AvailabilityQuerySerializer(data=self.request.query_params)
+        period.is_valid(raise_exception=True)
+        return selectors.units_available(
+            start=period.validated_data["start"], end=period.validated_data.get("end")
+        )
+
+
+class PropertyViewSet(_Scoped, viewsets.ModelViewSet):
+    """Properties you manage (adding one needs the leasing.manage_properties permission)."""
+
+    queryset = Property.objects.none()
+    serializer_class = serializers.PropertySerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = filters.PropertyFilter
+
+    def get_queryset(self):
+        return selectors.properties_managed_by(user=self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.property_create(
+            manager=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        services.property_update(property=serializer.instance, changes=serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.property_delete(property=instance)
+
+
+class UnitViewSet(_Scoped, viewsets.ModelViewSet):
+    """Units of the properties you manage."""
+
+    queryset = Unit.objects.none()
+    serializer_class = serializers.UnitSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = filters.UnitFilter
+
+    def get_queryset(self):
+        return selectors.units_managed_by(user=self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.unit_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        services.unit_update(unit=serializer.instance, changes=serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.unit_delete(unit=instance)
+
+
+class ApplicationViewSet(
+    _Scoped,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Your applications, and the submitted applications for units you manage."""
+
+    queryset = Application.objects.none()
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = filters.ApplicationFilter
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.applications_visible_to(user=self.request.user)
+
+    def get_serializer_class(self):
+        if self.action == "partial_update":
+            return serializers.ApplicationChangeSerializer
+        return serializers.ApplicationSerializer
+
+    def perform_create(self, serializer):
+        serializer.instance = services.application_create(
+            applicant=self.request.user,
+            unit=serializer.validated_data["unit"],
+            wished_start=serializer.validated_data["wished_start"],
+            wished_end=serializer.validated_data.get("wished_end"),
+            document_ids=serializer.validated_data.get("document_ids", []),
+        )
+
+    def perform_update(self, serializer):
+        services.application_update(
+            application=serializer.instance, changes=serializer.validated_data
+        )
+
+    def _decide(self, request, name: str):
+        application = services.application_decide(
+            application=self.get_object(), action=name, by=request.user
+        )
+        return Response(serializers.ApplicationSerializer(application).data)
+
+    @extend_schema(request=None, responses=serializers.ApplicationSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        return self._decide(request, "submit")
+
+    @extend_schema(request=None, responses=serializers.ApplicationSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        return self._decide(request, "withdraw")
+
+    @extend_schema(request=None, responses=serializers.ApplicationSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._decide(request, "approve")
+
+    @extend_schema(request=None, responses=serializers.ApplicationSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        return self._decide(request, "reject")
+
+
+class LeaseViewSet(
+    _Scoped,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Leases where you are the tenant or the unit's manager, and their lifecycle."""
+
+    queryset = Lease.objects.none()
+    serializer_class = serializers.LeaseSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = filters.LeaseFilter
+
+    def get_queryset(self):
+        return selectors.leases_visible_to(user=self.request.user)
+
+    def _answer(self, lease, status_code=status.HTTP_200_OK):
+        return Response(serializers.LeaseSerializer(lease).data, status=status_code)
+
+    def _given(self, serializer_class) -> dict:
+        given = serializer_class(data=self.request.data, context=self.get_serializer_context())
+        given.is_valid(raise_exception=True)
+        return given.validated_data
+
+    @extend_schema(
+        request=serializers.LeaseCreateSerializer, responses={201: serializers.LeaseSerializer}
+    )
+    def create(self, request):
+        lease = services.lease_create(
+            created_by=request.user, **self._given(serializers.LeaseCreateSerializer)
+        )
+        return self._answer(lease, status.HTTP_201_CREATED)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"], url_path="send-for-signature")
+    def send_for_signature(self, request, pk=None):
+        return self._answer(
+            services.lease_send_for_signature(lease=self.get_object(), sent_by=request.user)
+        )
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def sign(self, request, pk=None):
+        return self._answer(services.lease_sign(lease=self.get_object(), signed_by=request.user))
+
+    @extend_schema(request=serializers.ActivateSerializer)
+    @action(detail=True, methods=["post"])
+    def activate(self, request, pk=None):
+        lease = self.get_object()
+        on = self._given(serializers.ActivateSerializer).get("on", timezone.localdate())
+        return self._answer(services.lease_activate(lease=lease, activated_by=request.user, on=on))
+
+    @extend_schema(request=serializers.TerminateSerializer)
+    @action(detail=True, methods=["post"])
+    def terminate(self, request, pk=None):
+        lease = self.get_object()
+        on = self._given(serializers.TerminateSerializer)["on"]
+        return self._answer(
+            services.lease_terminate(lease=lease, terminated_by=request.user, on=on)
+        )
+
+    @extend_schema(
+        request=serializers.RenewSerializer, responses={201: serializers.LeaseSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    def renew(self, request, pk=None):
+        lease = self.get_object()
+        renewal = services.lease_renew(
+            lease=lease, renewed_by=request.user, **self._given(serializers.RenewSerializer)
+        )
+        return self._answer(renewal, status.HTTP_201_CREATED)
+
+    @extend_schema(responses=serializers.RentChargeSerializer(many=True))
+    @action(detail=True, methods=["get"], filter_backends=[], filterset_class=None)
+    def charges(self, request, pk=None):
+        page = self.paginate_queryset(selectors.charges_of(lease=self.get_object()))
+        return self.get_paginated_response(serializers.RentChargeSerializer(page, many=True).data)

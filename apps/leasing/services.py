@@ -1,0 +1,422 @@
+"""Leasing's writes: properties and units, applications, the lease lifecycle, rent charges.
+
+Who may act is checked here, next to the rule it guards. A lease action reads the lease
+again under a row lock, so two requests acting on one lease see each other's result.
+"""
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+from rest_framework.exceptions import PermissionDenied, ValidationError
+
+from apps.documents.api import get_document_summary
+from apps.leasing import schedule
+from apps.leasing.models import Application, Lease, Property, RentCharge, Unit
+from apps.leasing.selectors import leases_holding
+from city.errors import Conflict, IllegalStateChange
+from city.logging import get_logger
+from city.tasks import send_task_on_commit
+
+logger = get_logger(__name__)
+
+MANAGE_PERMISSION = "leasing.manage_properties"
+WELCOME_TASK = "greeter.welcome_resident"
+
+# action: (the states it may start from, the state it leads to)
+APPLICATION_ACTIONS: dict[str, tuple[set[str], str]] = {
+    "submit": ({Application.Status.DRAFT}, Application.Status.SUBMITTED),
+    "approve": ({Application.Status.SUBMITTED}, Application.Status.APPROVED),
+    "reject": ({Application.Status.SUBMITTED}, Application.Status.REJECTED),
+    "withdraw": (
+        {Application.Status.DRAFT, Application.Status.SUBMITTED},
+        Application.Status.WITHDRAWN,
+    ),
+}
+LEASE_ACTIONS: dict[str, tuple[set[str], str]] = {
+    "send-for-signature": ({Lease.Status.DRAFT}, Lease.Status.PENDING_SIGNATURE),
+    "sign": ({Lease.Status.PENDING_SIGNATURE}, Lease.Status.PENDING_SIGNATURE),
+    "activate": ({Lease.Status.PENDING_SIGNATURE}, Lease.Status.ACTIVE),
+    "terminate": ({Lease.Status.ACTIVE}, Lease.Status.TERMINATED),
+    "renew": ({Lease.Status.ACTIVE}, Lease.Status.ACTIVE),  # the renewal is a new lease
+}
+
+
+def _require_state(
+    obj: Application | Lease, action: str, actions: dict[str, tuple[set[str], str]]
+) -> str:
+    """The state `action` leads to, or IllegalStateChange naming what is allowed now."""
+    sources, target = actions[action]
+    if obj.status in sources:
+        return target
+    allowed = _allowed(obj, actions)
+    noun = obj._meta.verbose_name
+    raise IllegalStateChange(
+        f"Cannot {action} a {obj.status} {noun}; allowed: {', '.join(allowed) or 'nothing'}.",
+        details={"current": obj.status, "allowed": allowed},
+    )
+
+
+def _allowed(obj: Application | Lease, actions: dict[str, tuple[set[str], str]]) -> list[str]:
+    return [name for name, (starts, _) in actions.items() if obj.status in starts]
+
+
+def _apply(instance: models.Model, changes: dict[str, Any]) -> None:
+    for field, value in changes.items():
+        setattr(instance, field, value)
+    instance.save(update_fields=[*changes])
+
+
+def _delete_unless_leased(instance: models.Model, what: str) -> None:
+    try:
+        instance.delete()
+    except models.ProtectedError as error:
+        raise Conflict(f"The {what} has leases and cannot be deleted.") from error
+
+
+# --- Properties and units ---------------------------------------------------------------
+
+
+def property_create(*, manager: AbstractBaseUser, name: str, address: str, city: str) -> Property:
+    if not manager.has_perm(MANAGE_PERMISSION):
+        raise PermissionDenied("Only property managers may add properties.")
+    return Property.objects.create(manager=manager, name=name, address=address, city=city)
+
+
+def property_update(*, property: Property, changes: dict[str, Any]) -> Property:
+    _apply(property, changes)
+    return property
+
+
+def property_delete(*, property: Property) -> None:
+    _delete_unless_leased(property, "property")
+
+
+def unit_create(
+    *,
+    property: Property,
+    label: str,
+    bedrooms: int,
+    area_m2: Decimal,
+    monthly_rent: Decimal,
+    deposit: Decimal,
+    currency: str | None = None,
+    active: bool = True,
+) -> Unit:
+    try:
+        with transaction.atomic():
+            return Unit.objects.create(
+                property=property,
+                label=label,
+                bedrooms=bedrooms,
+                area_m2=area_m2,
+                monthly_rent=monthly_rent,
+                deposit=deposit,
+                currency=currency or settings.LEASING_DEFAULT_CURRENCY,
+                active=active,
+            )
+    except IntegrityError as error:
+        raise Conflict(
+            f"The property already has a unit labelled '{label}'.", details={"label": ["taken"]}
+        ) from error
+
+
+def unit_update(*, unit: Unit, changes: dict[str, Any]) -> Unit:
+    try:
+        with transaction.atomic():
+            _apply(unit, changes)
+    except IntegrityError as error:
+        raise Conflict(
+            "The property already has a unit with that label.", details={"label": ["taken"]}
+        ) from error
+    return unit
+
+
+def unit_delete(*, unit: Unit) -> None:
+    _delete_unless_leased(unit, "unit")
+
+
+# --- Applications -----------------------------------------------------------------------
+
+
+def _check_documents(*, applicant: AbstractBaseUser, document_ids: list[int]) -> None:
+    """Every document exists, is the applicant's and is processed (the documents service says)."""
+    for document_id in document_ids:
+        summary = get_document_summary(document_id)
+        if summary is None or summary.owner_id != applicant.pk:
+            problem = f"Document {document_id} does not exist."
+        elif summary.status != "processed":
+            problem = f"Document {document_id} is {summary.status}, not processed yet."
+        else:
+            continue
+        raise ValidationError({"document_ids": [problem]})
+
+
+def application_create(
+    *,
+    applicant: AbstractBaseUser,
+    unit: Unit,
+    wished_start: date,
+    wished_end: date | None,
+    document_ids: list[int],
+) -> Application:
+    if not unit.active:
+        raise ValidationError({"unit": [f"Unit {unit.pk} is not offered for lease."]})
+    _check_documents(applicant=applicant, document_ids=document_ids)
+    return Application.objects.create(
+        applicant=applicant,
+        unit=unit,
+        wished_start=wished_start,
+        wished_end=wished_end,
+        document_ids=sorted(set(document_ids)),
+    )
+
+
+def application_update(*, application: Application, changes: dict[str, Any]) -> Application:
+    """Change a draft: its wished period or its documents."""
+    if application.status != Application.Status.DRAFT:
+        raise IllegalStateChange(
+            f"Only a draft application can be changed; this one is {application.status}.",
+            details={
+                "current": application.status,
+                "allowed": _allowed(application, APPLICATION_ACTIONS),
+            },
+        )
+    if "document_ids" in changes:
+        _check_documents(applicant=application.applicant, document_ids=changes["document_ids"])
+        changes = {**changes, "document_ids": sorted(set(changes["document_ids"]))}
+    _apply(application, changes)
+    return application
+
+
+def application_decide(
+    *, application: Application, action: str, by: AbstractBaseUser
+) -> Application:
+    """submit and withdraw are the applicant's; approve and reject the unit manager's."""
+    deciders = {"approve", "reject"}
+    actor = application.unit.property.manager_id if action in deciders else application.applicant_id
+    if by.pk != actor:
+        raise PermissionDenied(
+            f"Only the {'manager' if action in deciders else 'applicant'} may {action} it."
+        )
+    with transaction.atomic():
+        application = Application.objects.select_for_update().get(pk=application.pk)
+        changes: dict[str, Any] = {
+            "status": _require_state(application, action, APPLICATION_ACTIONS)
+        }
+        if action in deciders:
+            changes["decided_at"] = timezone.now()
+        _apply(application, changes)
+    logger.info("application_" + action, application_id=application.pk)
+    return application
+
+
+# --- Leases -----------------------------------------------------------------------------
+
+
+def _require_manager(lease: Lease, user: AbstractBaseUser, action: str) -> None:
+    if lease.unit.property.manager_id != user.pk:
+        raise PermissionDenied(f"Only the unit's manager may {action} a lease.")
+
+
+def _locked(lease: Lease) -> Lease:
+    return Lease.objects.select_for_update().select_related("unit__property").get(pk=lease.pk)
+
+
+def _hold(lease: Lease, changes: dict[str, Any]) -> None:
+    """Save a change that makes the lease hold its unit; an overlap is refused as Conflict.
+
+    The database's constraint decides (an exclusion constraint on PostgreSQL, a trigger on
+    SQLite). Locking the unit first queues bookings of one unit behind each other, so on
+    PostgreSQL the loser sees the winner committed and fails cleanly instead of deadlocking.
+    """
+    try:
+        with transaction.atomic():
+            Unit.objects.select_for_update(no_key=True).filter(pk=lease.unit_id).exists()
+            _apply(lease, changes)
+    except IntegrityError as error:
+        other = (
+            leases_holding(unit_id=lease.unit_id, start=lease.start_date, end=lease.end_date)
+            .exclude(pk=lease.pk)
+            .first()
+        )
+        if other is None:
+            raise
+        end = other.end_date.isoformat() if other.end_date else None
+        raise Conflict(
+            f"The unit is already leased from {other.start_date} to {end or 'open-ended'}.",
+            details={"conflicting_period": {"start": other.start_date.isoformat(), "end": end}},
+        ) from error
+
+
+def lease_create(
+    *,
+    unit: Unit,
+    tenant: AbstractBaseUser,
+    start_date: date,
+    end_date: date | None,
+    created_by: AbstractBaseUser,
+    monthly_rent: Decimal | None = None,
+    deposit: Decimal | None = None,
+    due_day: int | None = None,
+    renewal_of: Lease | None = None,
+) -> Lease:
+    """A draft lease; rent and deposit default to the unit's, rent is due on the start day."""
+    if unit.property.manager_id != created_by.pk:
+        raise PermissionDenied("Only the unit's manager may draw up a lease.")
+    if end_date is not None and end_date <= start_date:
+        raise ValidationError({"end_date": ["The end date must be after the start date."]})
+    return Lease.objects.create(
+        unit=unit,
+        tenant=tenant,
+        start_date=start_date,
+        end_date=end_date,
+        monthly_rent=unit.monthly_rent if monthly_rent is None else monthly_rent,
+        deposit=unit.deposit if deposit is None else deposit,
+        currency=unit.currency,
+        due_day=due_day or start_date.day,
+        renewal_of=renewal_of,
+    )
+
+
+def lease_send_for_signature(*, lease: Lease, sent_by: AbstractBaseUser) -> Lease:
+    """Offer the lease to its tenant: from now on it holds the unit, or it is a Conflict."""
+    with transaction.atomic():
+        lease = _locked(lease)
+        _require_manager(lease, sent_by, "send")
+        _hold(lease, {"status": _require_state(lease, "send-for-signature", LEASE_ACTIONS)})
+    logger.info("lease_sent_for_signature", lease_id=lease.pk)
+    return lease
+
+
+def lease_sign(*, lease: Lease, signed_by: AbstractBaseUser) -> Lease:
+    with transaction.atomic():
+        lease = _locked(lease)
+        if lease.tenant_id != signed_by.pk:
+            raise PermissionDenied("Only the tenant may sign the lease.")
+        _require_state(lease, "sign", LEASE_ACTIONS)
+        if lease.signed_at is None:
+            _apply(lease, {"signed_at": timezone.now()})
+    logger.info("lease_signed", lease_id=lease.pk)
+    return lease
+
+
+def lease_activate(*, lease: Lease, activated_by: AbstractBaseUser, on: date) -> Lease:
+    """Start a signed lease: its rent schedule is generated and the tenant is welcomed."""
+    with transaction.atomic():
+        lease = _locked(lease)
+        _require_manager(lease, activated_by, "activate")
+        status = _require_state(lease, "activate", LEASE_ACTIONS)
+        if lease.signed_at is None:
+            raise IllegalStateChange(
+                "The tenant has not signed the lease yet.",
+                details={"current": lease.status, "allowed": ["sign"]},
+            )
+        _hold(lease, {"status": status, "activated_at": timezone.now()})
+        charges_generate(lease=lease, on=on)
+        send_task_on_commit(WELCOME_TASK, args=(lease.tenant_id, lease.pk))
+    logger.info("lease_activated", lease_id=lease.pk)
+    return lease
+
+
+def lease_terminate(*, lease: Lease, terminated_by: AbstractBaseUser, on: date) -> Lease:
+    """End an active lease early; `on` is the first day without it (like end_date).
+
+    Charges for periods from `on` are dropped and the period holding `on` is prorated.
+    """
+    with transaction.atomic():
+        lease = _locked(lease)
+        _require_manager(lease, terminated_by, "terminate")
+        status = _require_state(lease, "terminate", LEASE_ACTIONS)
+        if not lease.start_date < on < (lease.end_date or date.max):
+            raise ValidationError(
+                {"on": ["The termination date must fall after the start and before the end."]}
+            )
+        _apply(lease, {"status": status, "end_date": on})
+        lease.charges.filter(period_end__gt=on).delete()
+        charges_generate(lease=lease, on=on)
+    logger.info("lease_terminated", lease_id=lease.pk, on=on.isoformat())
+    return lease
+
+
+def lease_renew(
+    *,
+    lease: Lease,
+    renewed_by: AbstractBaseUser,
+    end_date: date | None,
+    monthly_rent: Decimal | None = None,
+) -> Lease:
+    """A draft lease of the same unit and tenant, starting when this one ends."""
+    lease = Lease.objects.select_related("unit__property").get(pk=lease.pk)
+    _require_manager(lease, renewed_by, "renew")
+    _require_state(lease, "renew", LEASE_ACTIONS)
+    if lease.end_date is None:
+        raise ValidationError(
+            {"end_date": ["An open-ended lease runs on; there is nothing to renew."]}
+        )
+    return lease_create(
+        unit=lease.unit,
+        tenant=lease.tenant,
+        start_date=lease.end_date,
+        end_date=end_date,
+        created_by=renewed_by,
+        monthly_rent=lease.monthly_rent if monthly_rent is None else monthly_rent,
+        deposit=lease.deposit,
+        due_day=lease.due_day,
+        renewal_of=lease,
+    )
+
+
+def leases_end_due(*, on: date) -> int:
+    """Mark active leases whose end date has come as ended; returns how many."""
+    ended = Lease.objects.filter(status=Lease.Status.ACTIVE, end_date__lte=on).update(
+        status=Lease.Status.ENDED
+    )
+    logger.info("leases_ended", count=ended, on=on.isoformat())
+    return ended
+
+
+# --- Rent charges -----------------------------------------------------------------------
+
+
+def charges_generate(*, lease: Lease, on: date) -> int:
+    """Create the lease's missing charges; running it again creates nothing new.
+
+    A lease with an end date gets its whole schedule; an open-ended one the periods that
+    begin within LEASING_SCHEDULE_HORIZON_MONTHS of `on`. Returns how many were created.
+    """
+    if lease.status in (Lease.Status.DRAFT, Lease.Status.PENDING_SIGNATURE):
+        return 0
+    until = lease.end_date or schedule.add_months(on, settings.LEASING_SCHEDULE_HORIZON_MONTHS)
+    existing = set(lease.charges.values_list("period_start", flat=True))
+    missing = [
+        RentCharge(
+            lease=lease,
+            period_start=period.start,
+            period_end=period.end,
+            due_date=period.due_date,
+            amount=period.amount,
+            currency=lease.currency,
+        )
+        for period in schedule.rent_periods(
+            start=lease.start_date,
+            end=lease.end_date,
+            until=until,
+            due_day=lease.due_day,
+            rent=lease.monthly_rent,
+        )
+        if period.start not in existing
+    ]
+    # A concurrent run may have created some meanwhile; the unique constraint keeps one.
+    RentCharge.objects.bulk_create(missing, ignore_conflicts=True)
+    return len(missing)
+
+
+def charges_extend_open_ended(*, on: date) -> int:
+    """Keep the charges of every active open-ended lease generated up to the horizon."""
+    leases = Lease.objects.filter(status=Lease.Status.ACTIVE, end_date__isnull=True)
+    return sum(charges_generate(lease=lease, on=on) for lease in leases.iterator())
