@@ -10,7 +10,7 @@ CITY_PEER_TIMEOUT_SECONDS at most, and turns a peer that is down into a clear 50
 
 import contextvars
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TypeVar
 
 import httpx
@@ -40,9 +40,9 @@ def remember_caller(meta: Mapping[str, str]) -> None:
     _caller.set(meta)
 
 
-def local_or_remote(service: str, *, local: Callable[[], T], remote: Callable[[], T]) -> T:
+def local_or_remote(service: str, *, local: T, remote: T) -> T:
     """The implementation of `service` for this deployment."""
-    return local() if service in settings.CITY_SERVICES else remote()
+    return local if service in settings.CITY_SERVICES else remote
 
 
 class PeerClient:

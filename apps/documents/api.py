@@ -1,10 +1,14 @@
 """The documents service's public interface to the other services.
 
 The leasing service checks here that a document attached to an application exists,
-belongs to the applicant and was processed.
+belongs to the applicant and was processed. Where the documents service is not installed
+in the deployment, the same question goes to it over HTTP, asked as the user being served
+(city.peers): it answers only about that user's own documents, as it does here.
 """
 
 from dataclasses import dataclass
+
+from city.peers import PeerClient, local_or_remote
 
 __all__ = ["PROCESSED", "DocumentSummary", "get_document_summary"]
 
@@ -25,10 +29,16 @@ class DocumentSummary:
         return self.status == PROCESSED
 
 
-def get_document_summary(document_id: int) -> DocumentSummary | None:
-    from apps.documents.selectors import document_by_id  # models load with the app
+def get_document_summary(document_id: int, *, owner_id: int) -> DocumentSummary | None:
+    """The document, if it exists and is `owner_id`'s; None otherwise."""
+    summary = local_or_remote("documents", local=_summary_here, remote=_summary_from_peer)
+    return summary(document_id=document_id, owner_id=owner_id)
 
-    document = document_by_id(document_id=document_id)
+
+def _summary_here(*, document_id: int, owner_id: int) -> DocumentSummary | None:
+    from apps.documents.selectors import document_for_owner  # models load with the app
+
+    document = document_for_owner(owner_id=owner_id, document_id=document_id)
     if document is None:
         return None
     return DocumentSummary(
@@ -38,4 +48,18 @@ def get_document_summary(document_id: int) -> DocumentSummary | None:
         kind=document.kind,
         mime_type=document.mime_type,
         title=document.title,
+    )
+
+
+def _summary_from_peer(*, document_id: int, owner_id: int) -> DocumentSummary | None:
+    document = PeerClient("documents").get(f"/api/documents/{document_id}/")
+    if document is None or document["owner"] != owner_id:
+        return None
+    return DocumentSummary(
+        id=document["id"],
+        owner_id=document["owner"],
+        status=document["status"],
+        kind=document["kind"] or "",
+        mime_type=document["mime_type"],
+        title=document["title"],
     )

@@ -146,10 +146,10 @@ def unit_delete(*, unit: Unit) -> None:
 def _check_documents(*, applicant: AbstractBaseUser, document_ids: list[int]) -> None:
     """Every document exists, is the applicant's and is processed (the documents service says)."""
     for document_id in document_ids:
-        summary = get_document_summary(document_id)
-        if summary is None or summary.owner_id != applicant.pk:
+        summary = get_document_summary(document_id, owner_id=applicant.pk)
+        if summary is None:
             problem = f"Document {document_id} does not exist."
-        elif summary.status != "processed":
+        elif not summary.is_processed:
             problem = f"Document {document_id} is {summary.status}, not processed yet."
         else:
             continue

@@ -1,17 +1,48 @@
+"""apps.documents.api, the same contract in-process and across a split (over HTTP)."""
+
 import dataclasses
 
 import pytest
+from rest_framework.authtoken.models import Token
 
 from apps.documents import services
 from apps.documents.api import DocumentSummary, get_document_summary
+from city.peers import remember_caller
+from tests import servers
 from tests.documents import samples
 from tests.documents.conftest import upload
 
+pytestmark = pytest.mark.django_db(transaction=True)
 
-def test_summary_of_a_processed_document(owner):
+
+@pytest.fixture(params=["here", "over HTTP"])
+def summary_for(request, settings):
+    """get_document_summary as `owner` asks it: in-process, or from a documents deployment."""
+    if request.param == "here":
+        yield lambda document_id, owner: get_document_summary(document_id, owner_id=owner.pk)
+        return
+    env = servers.production_env(
+        DATABASE_URL=request.getfixturevalue("live_database_url"),
+        STATIC_ROOT=request.getfixturevalue("collected_static"),
+    )
+    log = request.getfixturevalue("tmp_path") / "documents.log"
+    with servers.gunicorn("city.settings.documents", env=env, log=log) as url:
+        settings.CITY_PEER_URL = url
+        settings.CITY_SERVICES = ["leasing"]  # documents is elsewhere
+
+        def ask(document_id, owner):
+            token, _ = Token.objects.get_or_create(user=owner)
+            remember_caller({"HTTP_AUTHORIZATION": f"Token {token.key}"})
+            return get_document_summary(document_id, owner_id=owner.pk)
+
+        yield ask
+    remember_caller(None)
+
+
+def test_summary_of_a_processed_document(owner, summary_for):
     document = upload(owner, samples.pdf([["Payslip", "Net pay 2000"]]), name="pay.pdf").document
     services.document_process(document_id=document.pk)
-    summary = get_document_summary(document.pk)
+    summary = summary_for(document.pk, owner)
     assert summary == DocumentSummary(
         id=document.pk,
         owner_id=owner.pk,
@@ -25,11 +56,16 @@ def test_summary_of_a_processed_document(owner):
         summary.status = "failed"
 
 
-def test_summary_of_a_pending_document_is_not_processed(owner):
-    summary = get_document_summary(upload(owner).document.pk)
+def test_summary_of_a_pending_document_is_not_processed(owner, summary_for, broker_url):
+    # Queued on a broker no worker listens to: it stays pending.
+    summary = summary_for(upload(owner).document.pk, owner)
     assert (summary.status, summary.kind, summary.is_processed) == ("pending", "", False)
 
 
-@pytest.mark.django_db
-def test_no_summary_for_a_document_that_does_not_exist():
-    assert get_document_summary(123456) is None
+def test_no_summary_of_another_persons_document(owner, stranger, summary_for):
+    theirs = upload(stranger).document
+    assert summary_for(theirs.pk, owner) is None
+
+
+def test_no_summary_for_a_document_that_does_not_exist(owner, summary_for):
+    assert summary_for(123456, owner) is None

@@ -70,4 +70,4 @@ def test_a_peer_that_is_down_is_a_clear_503(settings):
 )
 def test_the_implementation_follows_the_services_installed_here(settings, installed, expected):
     settings.CITY_SERVICES = installed
-    assert local_or_remote("documents", local=lambda: "local", remote=lambda: "remote") == expected
+    assert local_or_remote("documents", local="local", remote="remote") == expected

@@ -29,6 +29,7 @@ class MetadataSerializer(serializers.Serializer):
 
 
 class DocumentSerializer(serializers.ModelSerializer):
+    owner = serializers.IntegerField(source="owner_id", read_only=True)
     failure = serializers.SerializerMethodField()
     kind = serializers.SerializerMethodField()
     text_excerpt = serializers.SerializerMethodField()
@@ -39,6 +40,7 @@ class DocumentSerializer(serializers.ModelSerializer):
         model = Document
         fields = [
             "id",
+            "owner",
             "title",
             "original_name",
             "status",
