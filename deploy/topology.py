@@ -142,7 +142,7 @@ class Topology:
         self._lock.flush()
 
     def _start(self) -> None:
-        env = self._environment()
+        env = self.env = self._environment()
         (self.state / "logs").mkdir(exist_ok=True)
         if self.settings.migrate:
             self._run_once(["manage.py", "migrate", "--noinput", "-v0"], env)
@@ -167,8 +167,19 @@ class Topology:
             self._lock.close()
             self._lock = None
 
-    def _run_once(self, args: list[str], env: dict[str, str]) -> None:
-        subprocess.run([str(BIN / "python"), *args], env=env, cwd=REPO, check=True)
+    def _run_once(self, args: list[str], env: dict[str, str]) -> str:
+        return subprocess.run(
+            [str(BIN / "python"), *args],
+            env=env,
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+
+    def manage(self, *args: str) -> str:
+        """Run a manage.py command against this topology's database; its output."""
+        return self._run_once(["manage.py", *args], self.env)
 
     def _environment(self) -> dict[str, str]:
         database_url = self.settings.database_url or f"sqlite:///{self.state / 'city.sqlite3'}"

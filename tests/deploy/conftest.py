@@ -17,10 +17,11 @@ def split_database_url(tmp_path_factory):
         return
     name = f"city_split_{secrets.token_hex(4)}"
     server = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}"
-    with psycopg.connect(f"{server}/{db['NAME']}", autocommit=True) as admin:
+    # Created and dropped from the server's maintenance database, which always exists.
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     yield f"{server}/{name}"
-    with psycopg.connect(f"{server}/{db['NAME']}", autocommit=True) as admin:
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
         admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
@@ -34,7 +35,13 @@ def topology(tmp_path_factory, split_database_url):
         http_port=servers.free_port(),
         stats_port=servers.free_port(),
         database_url=split_database_url,
-        env={"THROTTLE_REGISTRATION": "100000/hour", "THROTTLE_ANON": "100000/minute"},
+        env={
+            "THROTTLE_REGISTRATION": "100000/hour",
+            "THROTTLE_ANON": "100000/minute",
+            # A document a dead worker held is queued again within seconds, not minutes.
+            "DOCUMENTS_STALE_AFTER_SECONDS": "3",
+            "DOCUMENTS_SWEEP_INTERVAL_SECONDS": "1",
+        },
     )
     with Topology(split) as running:
         yield running
