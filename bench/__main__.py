@@ -13,7 +13,7 @@ from rich.progress import Progress
 
 from bench.report import print_table, save
 
-SCENARIOS = ["greeter", "split"]
+SCENARIOS = ["greeter", "split", "documents", "availability"]
 RESULTS = Path(__file__).with_name("results")
 
 
@@ -26,7 +26,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown scenario(s) {sorted(unknown)}; choose from {SCENARIOS}")
     args.scenarios = args.scenarios or SCENARIOS
-    console = Console(width=200)
+    console = Console(width=230)
     modules = [importlib.import_module(f"bench.{name}") for name in args.scenarios]
     started = time.monotonic()
     rows = []

@@ -4,17 +4,19 @@ Seeds units with ten leases each (bulk inserts, through the real schema with its
 double-booking constraint), times the search as the API runs it (the count and the first
 page, cheapest first) and prints the ratio of the two sizes: the cost of ten times more data.
 
-    python bench/availability.py                       # a temporary SQLite file
-    python bench/availability.py --postgres postgres://postgres@127.0.0.1:5432/city_bench
+    python -m bench.availability                       # a temporary SQLite file
+    python -m bench.availability --postgres postgres://postgres@127.0.0.1:5432/city_bench
 
 The PostgreSQL database is dropped and created anew, so its name must start with
 `city_bench`; the development database is never touched.
 """
 
 import argparse
+import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +26,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from tqdm import tqdm
+
+from bench.report import Row
 
 REPO = Path(__file__).resolve().parent.parent
 SIZES = (10_000, 100_000)
@@ -49,13 +53,18 @@ def main() -> None:
     parser.add_argument(
         "--sizes", type=int, nargs=2, default=SIZES, metavar=("SMALL", "LARGE"), help="units"
     )
+    parser.add_argument("--json", action="store_true", help="print the timings as JSON")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="city-bench-") as tmp:
         os.environ["DATABASE_URL"] = (
             _fresh_postgres(args.postgres) if args.postgres else f"sqlite:///{tmp}/bench.sqlite3"
         )
         _setup_django()
-        _run(sizes=args.sizes, repeat=args.repeat, rng=random.Random(args.seed))
+        timings = _measure(sizes=args.sizes, repeat=args.repeat, rng=random.Random(args.seed))
+    if args.json:
+        print(json.dumps(timings))
+    else:
+        _print(timings, sizes=args.sizes)
 
 
 def _fresh_postgres(url: str) -> str:
@@ -84,34 +93,89 @@ def _setup_django() -> None:
     call_command("migrate", verbosity=0)
 
 
-def _run(*, sizes: tuple[int, int], repeat: int, rng: random.Random) -> None:
+def _measure(*, sizes: tuple[int, int], repeat: int, rng: random.Random) -> dict:
+    """Seed up to each size in turn and time every search there."""
     from django.db import connection
 
-    print(f"database: {connection.vendor} {_server_version(connection)}")
     seeded, timings = 0, {}
     for size in sizes:
         _seed(first=seeded, count=size - seeded, rng=rng)
         seeded = size
         _analyze(connection)
         timings[size] = {name: _time(search, repeat) for name, search in SEARCHES.items()}
-    small, large = sizes
+    version = _server_version(connection).split()[0]
+    return {"database": f"{connection.vendor} {version}", "timings": timings}
+
+
+def _print(result: dict, *, sizes: tuple[int, int]) -> None:
+    timings, (small, large) = result["timings"], sizes
+    print(f"database: {result['database']}")
     print(
         f"\n{'search':34} {'units':>8} {'leases':>10} {'page ms':>8} {'count ms':>9} {'found':>7}"
     )
     for name in SEARCHES:
         for size in sizes:
-            page, count, found = timings[size][name]
+            found = timings[size][name]
             print(
                 f"{name:34} {size:>8,} {size * LEASES_PER_UNIT:>10,}"
-                f" {page:>8.2f} {count:>9.2f} {found:>7,}"
+                f" {found['page_ms']:>8.2f} {found['count_ms']:>9.2f} {found['found']:>7,}"
             )
         page_ratio, count_ratio = (
-            timings[large][name][i] / timings[small][name][i] for i in (0, 1)
+            timings[large][name][key] / timings[small][name][key] for key in ("page_ms", "count_ms")
         )
         print(
             f"{'':34} {large // small}x the data: page {page_ratio:.2f}x,"
             f" count {count_ratio:.2f}x the time\n"
         )
+
+
+def run(*, quick: bool, progress) -> list[Row]:
+    """The scenario of `python -m bench`: SQLite, and PostgreSQL when BENCH_POSTGRES_URL
+    names a city_bench… database; each in a process of its own, read back as JSON."""
+    sizes = (1_000, 10_000) if quick else SIZES
+    rows = []
+    postgres_url = os.environ.get("BENCH_POSTGRES_URL", "")
+    for postgres in ["", postgres_url] if postgres_url else [""]:
+        command = [
+            sys.executable,
+            "-m",
+            "bench.availability",
+            "--json",
+            "--sizes",
+            *map(str, sizes),
+        ]
+        command += ["--postgres", postgres] if postgres else []
+        output = subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True)
+        rows += _rows(json.loads(output.stdout), sizes)
+        progress()
+    return rows
+
+
+def steps(*, quick: bool) -> int:
+    return 2 if os.environ.get("BENCH_POSTGRES_URL") else 1
+
+
+def _rows(result: dict, sizes: tuple[int, int]) -> list[Row]:
+    rows = []
+    for name in SEARCHES:
+        timings = [result["timings"][str(size)][name] for size in sizes]
+        base = timings[0]["page_ms"]
+        small, large = (f"{name}, {size:,} units" for size in sizes)
+        for variant, timing in zip((small, large), timings, strict=True):
+            rows.append(
+                Row(
+                    scenario=f"availability ({result['database']})",
+                    variant=variant,
+                    value=timing["page_ms"],
+                    unit="ms",
+                    low=timing["page_low"],
+                    high=timing["page_high"],
+                    reference=small,
+                    ratio=timing["page_ms"] / base,
+                    extra={"note": f"count {timing['count_ms']:.1f} ms, {timing['found']:,} found"},
+                )
+            )
+    return rows
 
 
 def _server_version(connection) -> str:
@@ -207,25 +271,31 @@ def _analyze(connection) -> None:
         cursor.execute("ANALYZE")
 
 
-def _time(search: dict, repeat: int) -> tuple[float, float, int]:
-    """Median milliseconds of the API's query (the first page, cheapest first) and, for
-    comparison, of counting every match; and how many match."""
+def _time(search: dict, repeat: int) -> dict:
+    """Milliseconds of the API's query (the first page, cheapest first: median, min, max)
+    and, for comparison, of counting every match (median); and how many match."""
     from apps.leasing.rest.filters import AvailableUnitFilter
     from apps.leasing.selectors import units_available
 
     units = AvailableUnitFilter(search, queryset=units_available(start=PERIOD[0], end=PERIOD[1])).qs
 
-    def median_ms(query) -> float:
+    def runs_ms(query) -> list[float]:
         query()  # warm the caches
         runs = []
         for _ in range(repeat):
             began = time.perf_counter()
             query()
             runs.append((time.perf_counter() - began) * 1000)
-        return statistics.median(runs)
+        return runs
 
-    page = median_ms(lambda: list(units.order_by("monthly_rent", "id")[: PAGE + 1]))
-    return page, median_ms(units.count), units.count()
+    page = runs_ms(lambda: list(units.order_by("monthly_rent", "id")[: PAGE + 1]))
+    return {
+        "page_ms": statistics.median(page),
+        "page_low": min(page),
+        "page_high": max(page),
+        "count_ms": statistics.median(runs_ms(units.count)),
+        "found": units.count(),
+    }
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ class Row:
     low: float
     high: float
     reference: str | None = None  # the variant the ratio compares with
-    ratio: float | None = None  # value / reference's value ("higher is better" units)
+    ratio: float | None = None  # value / the reference's value
     extra: dict = field(default_factory=dict)  # p50/p99 latency, CPU per request, ...
 
 
@@ -55,28 +55,33 @@ def rows_from_results(scenario: str, results: dict, *, reference: str) -> list[R
 
 
 def print_table(rows: list[Row], console: Console) -> None:
-    table = Table(title="City benchmarks (medians; spread = min–max over rounds)")
-    columns = ("scenario", "variant", "value", "spread", "ratio", "CPU µs/req", "p50 ms", "p99 ms")
-    for column in columns:
-        table.add_column(
-            column, justify="left" if column in ("scenario", "variant") else "right", no_wrap=True
-        )
+    table = Table(
+        title="City benchmarks: medians; spread = min–max over rounds; ratio = value / the "
+        "scenario's reference (its row shows 1.00×); CPU ratio > 1: less CPU per request"
+    )
+    columns = ("scenario", "variant", "value", "spread", "ratio", "CPU ratio", "CPU µs/req")
+    for column in (*columns, "p50 ms", "p99 ms", "notes"):
+        right = column not in ("scenario", "variant", "notes")
+        table.add_column(column, justify="right" if right else "left", no_wrap=True)
     for row in rows:
         extra = row.extra
-        ratio = f"{row.ratio:.2f}× {row.reference}" if row.ratio is not None else ""
-        if "cpu_ratio" in extra and row.variant != row.reference:
-            ratio += f" (CPU {extra['cpu_ratio']:.2f}×)"
         table.add_row(
             row.scenario,
             row.variant,
             f"{row.value:,.1f} {row.unit}",
-            f"{row.low:,.0f}–{row.high:,.0f}",
-            ratio,
+            f"{row.low:,.1f}–{row.high:,.1f}",
+            _times(row.ratio),
+            _times(extra.get("cpu_ratio")),
             _fmt(extra.get("cpu_us_per_request")),
             _fmt(extra.get("p50_ms"), 2),
             _fmt(extra.get("p99_ms"), 2),
+            extra.get("note", ""),
         )
     console.print(table)
+
+
+def _times(ratio: float | None) -> str:
+    return "" if ratio is None else f"{ratio:.2f}×"
 
 
 def _fmt(value: float | None, digits: int = 0) -> str:

@@ -16,7 +16,7 @@ SERVERS = [
 
 
 def run(*, quick: bool, progress) -> list[Row]:
-    load = Load(GREET, 32, 2 if quick else 5)
+    load = Load(GREET, 32, 1 if quick else 5)
     results = compare(SERVERS, [load], rounds=3 if quick else 5, progress=progress)[load]
     overhead = rows_from_results("HAProxy overhead c=32", results, reference=DIRECT)
     scale_out = rows_from_results("1 vs 2 replicas c=32", results, reference=ONE_REPLICA)
