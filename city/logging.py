@@ -10,6 +10,7 @@ with `structlog.contextvars.bind_contextvars` (the request id) is merged into bo
 import logging
 import sys
 
+import orjson
 import structlog
 
 _TIMESTAMPER = structlog.processors.TimeStamper(fmt="iso", utc=True)
@@ -27,10 +28,11 @@ def configure_structlog(*, level: str) -> None:
             structlog.processors.add_log_level,
             _TIMESTAMPER,
             structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
+            # orjson renders the per-request line in half the time of the json module.
+            structlog.processors.JSONRenderer(serializer=orjson.dumps),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.WriteLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.BytesLoggerFactory(file=sys.stderr.buffer),
         cache_logger_on_first_use=True,
     )
 
