@@ -21,10 +21,8 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -36,9 +34,9 @@ import redis
 from celery import shared_task
 
 from bench.report import Row
+from deploy import processes
+from deploy.processes import BIN, REPO
 
-REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 NOOP_TASK = "bench.noop"
 NOOP_KEY = "bench:noop:started"
 QUEUE = "documents"
@@ -90,7 +88,7 @@ def measure(
 ) -> Result:
     with tempfile.TemporaryDirectory(prefix="bench-documents-") as tmp:
         root = Path(tmp)
-        with redis_server(root) as broker_url:
+        with processes.redis_server(root, program=_redis_program()) as broker_url:
             env = {
                 **os.environ,
                 "DJANGO_SETTINGS_MODULE": "city.settings.production",
@@ -240,63 +238,24 @@ def _pdf(text: str) -> bytes:
     return bytes(out)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(ready: Callable[[], bool], what: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while not ready():
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not start (exit code {process.poll()})")
-        time.sleep(0.1)
-
-
-@contextmanager
-def _process(command: list[str], *, env: dict, log: Path) -> Iterator[subprocess.Popen]:
-    with log.open("ab") as out:
-        process = subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@contextmanager
-def redis_server(root: Path) -> Iterator[str]:
+def _redis_program() -> str:
     program = shutil.which("redis-server")
     if program is None:
         raise SystemExit("redis-server is not installed (apt-get install redis-server)")
-    port = _free_port()
-    command = [program, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-    command += ["--appendonly", "no", "--dir", str(root)]
-    with _process(command, env=dict(os.environ), log=root / "redis.log") as process:
-        client = redis.Redis(port=port)
-
-        def pings() -> bool:
-            try:
-                return client.ping()
-            except redis.ConnectionError:
-                return False
-
-        _wait_for(pings, "redis-server", process)
-        yield f"redis://127.0.0.1:{port}/0"
+    return program
 
 
 @contextmanager
 def worker(env: dict, log: Path) -> Iterator[subprocess.Popen]:
-    command = [str(BIN / "celery"), "-A", "city", "worker", "--include", "bench.documents"]
-    command += ["--queues", QUEUE, "--concurrency", "2", "--loglevel", "INFO"]
-    command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-    with _process(command, env=env, log=log) as process:
-        _wait_for(lambda: b" ready." in log.read_bytes(), "the worker", process)
+    """A worker of concurrency 2 that also knows the no-op task; no heartbeat either, as
+    nothing here watches the workers."""
+    command = processes.celery_worker_command(
+        queues=[QUEUE], concurrency=2, hostname="bench@%h", include="bench.documents"
+    )
+    command.append("--without-heartbeat")
+    with processes.running(
+        command, env=env, log=log, ready=lambda: processes.celery_worker_ready(log)
+    ) as process:
         yield process
 
 

@@ -9,11 +9,8 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -24,11 +21,10 @@ from pathlib import Path
 import psutil
 
 from city.services import SERVICES
+from deploy import processes
 from deploy.haproxy.render import Replica, render
+from deploy.processes import REPO, free_port
 
-REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-GUNICORN_CONFIG = REPO / "deploy" / "gunicorn.conf.py"
 WRK_REPORT = Path(__file__).with_name("wrk_report.lua")
 
 
@@ -85,12 +81,6 @@ def require_program(name: str) -> str:
     return shutil.which(name)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def production_env(**extra: str) -> dict[str, str]:
     """Production settings on plain-HTTP loopback, with a database of the benchmark's own."""
     return {
@@ -125,8 +115,7 @@ def _gunicorn(server: Server) -> Iterator[tuple[str, psutil.Process]]:
         "WEB_CONCURRENCY": str(server.workers),
         "GUNICORN_BIND": f"127.0.0.1:{port}",
     }
-    command = [str(BIN / "gunicorn"), "--config", str(GUNICORN_CONFIG), server.app]
-    with _process(command, env, port) as process:
+    with _process(processes.gunicorn_command(server.app), env, port) as process:
         yield f"http://127.0.0.1:{port}", process
 
 
@@ -145,46 +134,24 @@ def _haproxy(backends: list[str]) -> Iterator[tuple[str, psutil.Process]]:
     with tempfile.NamedTemporaryFile("w", suffix=".cfg") as file:
         file.write(config)
         file.flush()
-        with _process(
-            [require_program("haproxy"), "-db", "-f", file.name], os.environ, port
-        ) as process:
+        command = processes.haproxy_command(file.name, program=require_program("haproxy"))
+        with _process(command, os.environ, port) as process:
             time.sleep(1.5)  # health checks bring the replicas up
             yield f"http://127.0.0.1:{port}", process
 
 
 @contextmanager
 def _process(command: list[str], env: dict, port: int) -> Iterator[psutil.Process]:
-    # Logs go to a file, as a container's log driver would take them: written, not shown.
-    with tempfile.TemporaryFile(prefix="bench-") as log:
-        process = subprocess.Popen(
-            command,
-            env=env,
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            _wait_for_port(port, process, log)
-            yield psutil.Process(process.pid)
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(30)
-
-
-def _wait_for_port(port: int, process: subprocess.Popen, log) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log.seek(0)
-            raise RuntimeError(f"{process.args[0]} exited: {log.read()[-2000:].decode()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            time.sleep(0.3)  # let every worker boot
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{process.args[0]} did not listen on {port}")
+    """`command` running until it listens on `port`; logs go to a file, as a container's
+    log driver would take them: written, not shown."""
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-") as logs,
+        processes.running(
+            command, env=env, log=Path(logs) / "log", ready=lambda: processes.listens(port)
+        ) as popen,
+    ):
+        time.sleep(0.3)  # let every worker boot
+        yield psutil.Process(popen.pid)
 
 
 def cpu_seconds(roots: list[psutil.Process]) -> float:

@@ -17,7 +17,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,10 +26,10 @@ from pathlib import Path
 import httpx
 
 from city.services import SERVICES
+from deploy import processes
 from deploy.haproxy.render import Replica, render
+from deploy.processes import BIN, REPO, free_port
 
-REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 READY_TIMEOUT_SECONDS = 60
 
 
@@ -61,30 +60,11 @@ class Process:
     popen: subprocess.Popen | None = None
 
     def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.popen = subprocess.Popen(
-                self.command,
-                env=self.env,
-                cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.popen = processes.start(self.command, env=self.env, log=self.log)
 
-    def signal(self, sig: int) -> None:
-        if self.popen and self.popen.poll() is None:
-            os.killpg(self.popen.pid, sig)
-
-    def stop(self, timeout: float = 30) -> None:
-        """SIGTERM (gunicorn and Celery finish what they are doing), SIGKILL if it hangs."""
-        if not self.popen or self.popen.poll() is not None:
-            return
-        self.signal(signal.SIGTERM)
-        try:
-            self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.signal(signal.SIGKILL)
-            self.popen.wait()
+    def stop(self) -> None:
+        if self.popen:
+            processes.stop(self.popen)
 
     @property
     def running(self) -> bool:
@@ -102,11 +82,11 @@ class Topology:
         self.stats_url = f"http://127.0.0.1:{settings.stats_port}"
         self.admin_socket = self.state / "haproxy.sock"
         self._lock = None
-        self._redis_port = None if settings.redis_url else _free_port()
+        self._redis_port = None if settings.redis_url else free_port()
         self.redis_url = settings.redis_url or f"redis://127.0.0.1:{self._redis_port}/0"
         self._replicas = {
             name: [
-                Replica(f"{name}-{index}", f"127.0.0.1:{_free_port()}")
+                Replica(f"{name}-{index}", f"127.0.0.1:{free_port()}")
                 for index in range(1, settings.replicas + 1)
             ]
             for name in SERVICES
@@ -213,24 +193,10 @@ class Topology:
     def _processes(self, env: dict[str, str]) -> Iterator[Process]:
         logs = self.state / "logs"
         if self._redis_port:
-            yield Process(
-                "redis",
-                [
-                    _program("redis-server"),
-                    "--port",
-                    str(self._redis_port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--dir",
-                    str(self.state),
-                ],
-                env,
-                logs / "redis.log",
+            command = processes.redis_server_command(
+                self._redis_port, self.state, program=_program("redis-server")
             )
+            yield Process("redis", command, env, logs / "redis.log")
         for replica in self.replicas():
             yield self.replica_process(replica, env)
         yield self.worker_process(env, "worker")
@@ -258,21 +224,15 @@ class Topology:
                 admin_socket=str(self.admin_socket),
             )
         )
-        yield Process(
-            "haproxy", [_program("haproxy"), "-db", "-f", str(config)], env, logs / "haproxy.log"
-        )
+        command = processes.haproxy_command(config, program=_program("haproxy"))
+        yield Process("haproxy", command, env, logs / "haproxy.log")
 
     def replica_process(self, replica: Replica, env: dict[str, str]) -> Process:
         """gunicorn serving one replica of a service, with the service's settings."""
         service = replica.name.rsplit("-", 1)[0]
         return Process(
             replica.name,
-            [
-                str(BIN / "gunicorn"),
-                "--config",
-                str(REPO / "deploy" / "gunicorn.conf.py"),
-                "city.wsgi:application",
-            ],
+            processes.gunicorn_command(),
             {
                 **env,
                 "DJANGO_SETTINGS_MODULE": f"city.settings.{service}",
@@ -286,27 +246,12 @@ class Topology:
     def worker_process(self, env: dict[str, str] | None, name: str) -> Process:
         """A Celery worker for every service's queue (another can be added)."""
         env = env or self.processes["worker"].env
-        return Process(
-            name,
-            [
-                str(BIN / "celery"),
-                "-A",
-                "city",
-                "worker",
-                "--queues",
-                "documents,greeter",
-                "--concurrency",
-                env.get("CELERY_CONCURRENCY", "2"),
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                f"{name}@%h",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            env,
-            self.state / "logs" / f"{name}.log",
+        command = processes.celery_worker_command(
+            queues=["documents", "greeter"],
+            concurrency=env.get("CELERY_CONCURRENCY", "2"),
+            hostname=f"{name}@%h",
         )
+        return Process(name, command, env, self.state / "logs" / f"{name}.log")
 
     def replicas(self, service: str | None = None) -> list[Replica]:
         """The replicas of one service, or of all."""
@@ -353,11 +298,7 @@ class Topology:
         return sum(int(row["scur"]) for row in self._stats() if row["svname"] == replica)
 
     def _wait_for(self, condition, what: str) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while not condition():
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"timed out waiting for {what}")
-            time.sleep(0.1)
+        processes.wait_until(condition, timeout=READY_TIMEOUT_SECONDS, what=what)
 
     # --- readiness ---------------------------------------------------------------------
 
@@ -369,7 +310,9 @@ class Topology:
             if self.replicas_up() == {r.name for r in self.replicas()} and self._worker_ready():
                 return
             time.sleep(0.2)
-        raise RuntimeError(f"the topology did not become ready; logs in {self.state / 'logs'}")
+        raise processes.ProcessFailed(
+            f"the topology did not become ready; logs in {self.state / 'logs'}"
+        )
 
     def replicas_up(self) -> set[str]:
         """Replicas that HAProxy sends traffic to (UP, not draining) in their service's backend."""
@@ -392,20 +335,14 @@ class Topology:
         return [dict(zip(names, row.split(","), strict=False)) for row in rows if row]
 
     def _worker_ready(self) -> bool:
-        log = self.processes["worker"].log
-        return log.exists() and b"ready." in log.read_bytes()
+        return processes.celery_worker_ready(self.processes["worker"].log)
 
     def _fail_if_a_process_died(self) -> None:
         for process in self.processes.values():
             if process.popen and process.popen.poll() is not None:
-                tail = process.log.read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"{process.name} exited ({process.popen.returncode}):\n{tail}")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+                code = process.popen.returncode
+                tail = processes.log_tail(process.log)
+                raise processes.ProcessFailed(f"{process.name} exited ({code}):\n{tail}")
 
 
 def _program(name: str) -> str:

@@ -1,14 +1,13 @@
 """Real servers for tests: each starts on a free loopback port, is waited for until it
-answers, and is stopped (its whole process group) even when the test fails."""
+answers, and is stopped (its whole process group) even when the test fails.
+
+The processes are run by `deploy.processes`, as the split topology runs them.
+"""
 
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-START_TIMEOUT_SECONDS = 30
+from deploy import processes
+from deploy.processes import BIN, REPO, free_port
+from deploy.processes import stop as stop  # for tests that stop a server themselves
 
 
 def require_program(name: str) -> str:
@@ -29,12 +28,6 @@ def require_program(name: str) -> str:
             f"{name} is not installed: run `make test` (it installs it) or `apt-get install {name}`"
         )
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def subprocess_env(**overrides: str) -> dict[str, str]:
@@ -53,50 +46,21 @@ def production_env(**overrides: str) -> dict[str, str]:
 
 
 @contextmanager
+def _failing_the_test() -> Iterator[None]:
+    """A server that does not start fails the test, with its log's tail."""
+    try:
+        yield
+    except processes.ProcessFailed as error:
+        pytest.fail(str(error))
+
+
+@contextmanager
 def running(
     command: list[str], *, env: dict[str, str], log: Path, ready: Callable[[], bool]
 ) -> Iterator[subprocess.Popen]:
-    """Run `command` in its own process group until the block ends; `ready` says it is up."""
-    with log.open("ab") as log_file:
-        process = subprocess.Popen(
-            command,
-            env=env,
-            cwd=REPO,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_until_ready(process, ready, log)
-        yield process
-    finally:
-        stop(process)
-
-
-def _wait_until_ready(process: subprocess.Popen, ready: Callable[[], bool], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(
-                f"{process.args[0]} exited with {process.returncode}:\n{log.read_text()[-3000:]}"
-            )
-        if ready():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"{process.args[0]} did not become ready:\n{log.read_text()[-3000:]}")
-
-
-def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, sig)
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        except ProcessLookupError:
-            process.wait()
-    return process.returncode
+    """`command` running until the block ends, once `ready()` says it is up."""
+    with _failing_the_test(), processes.running(command, env=env, log=log, ready=ready) as popen:
+        yield popen
 
 
 def answers(url: str) -> Callable[[], bool]:
@@ -112,31 +76,8 @@ def answers(url: str) -> Callable[[], bool]:
 @contextmanager
 def redis_server(tmp_path: Path, port: int | None = None) -> Iterator[str]:
     """A Redis of the test's own (nothing saved to disk); yields its URL."""
-    port = port or free_port()
-    command = [
-        require_program("redis-server"),
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        str(tmp_path),
-    ]
-    url = f"redis://127.0.0.1:{port}/0"
-
-    def pings() -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    with running(command, env=subprocess_env(), log=tmp_path / f"redis-{port}.log", ready=pings):
+    program = require_program("redis-server")
+    with _failing_the_test(), processes.redis_server(tmp_path, port=port, program=program) as url:
         yield url
 
 
@@ -164,26 +105,19 @@ def gunicorn(
 
 @contextmanager
 def celery_worker(
-    *, queues: list[str], env: dict[str, str], log: Path
+    *, queues: list[str], env: dict[str, str], log: Path, beat_schedule: Path | None = None
 ) -> Iterator[subprocess.Popen]:
-    """A Celery worker process consuming `queues`; ready once it says so in its log."""
-    command = [
-        str(BIN / "celery"),
-        "-A",
-        "city",
-        "worker",
-        "--queues",
-        ",".join(queues),
-        "--concurrency",
-        "1",
-        "--loglevel",
-        "INFO",
-        "--without-gossip",
-        "--without-mingle",
-        "--hostname",
-        f"test-{secrets.token_hex(3)}@%h",
-    ]
-    with running(command, env=env, log=log, ready=lambda: b"ready" in log.read_bytes()) as worker:
+    """A Celery worker process consuming `queues` (running beat too, given `beat_schedule`);
+    ready once it says so in its log."""
+    command = processes.celery_worker_command(
+        queues=queues,
+        concurrency=1,
+        hostname=f"test-{secrets.token_hex(3)}@%h",
+        beat_schedule=beat_schedule,
+    )
+    with running(
+        command, env=env, log=log, ready=lambda: processes.celery_worker_ready(log)
+    ) as worker:
         yield worker
 
 
@@ -199,8 +133,7 @@ def wait_until(
     condition: Callable[[], bool], *, timeout: float = 60, what: str = "condition"
 ) -> None:
     """Poll `condition` until it holds; fail the test naming `what` if it never does."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
+    try:
+        processes.wait_until(condition, timeout=timeout, what=what)
+    except TimeoutError as error:
+        pytest.fail(str(error))

@@ -169,4 +169,4 @@ def test_a_worker_killed_mid_batch_loses_no_document(topology):
             lambda: set(statuses()) == {"processed"}, timeout=120, what="every document processed"
         )
     assert unfinished_at_kill > 0  # the kill did land mid-batch
-    print(f"worker SIGKILLed with {unfinished_at_kill} of 30 unfinished; after restart 30 processed")
+    print(f"worker SIGKILLed, {unfinished_at_kill} of 30 unfinished; after restart 30 processed")

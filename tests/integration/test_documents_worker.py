@@ -5,7 +5,6 @@ committed; a worker process (with beat, so the sweep runs on its real schedule) 
 the test database and the media directory.
 """
 
-import secrets
 import signal
 import time
 from collections.abc import Iterator
@@ -77,27 +76,8 @@ def documents_worker(
         DOCUMENTS_STALE_AFTER_SECONDS=str(stale_after),
         DOCUMENTS_SWEEP_INTERVAL_SECONDS="1",
     )
-    command = [
-        str(servers.BIN / "celery"),
-        "-A",
-        "city",
-        "worker",
-        "--beat",
-        "--schedule",
-        str(log.with_suffix(".beat")),
-        "--queues",
-        "documents",
-        "--concurrency",
-        "1",
-        "--loglevel",
-        "INFO",
-        "--without-gossip",
-        "--without-mingle",
-        "--hostname",
-        f"documents-{secrets.token_hex(3)}@%h",
-    ]
-    with servers.running(
-        command, env=env, log=log, ready=lambda: b" ready." in log.read_bytes()
+    with servers.celery_worker(
+        queues=["documents"], env=env, log=log, beat_schedule=log.with_suffix(".beat")
     ) as worker:
         yield worker
 

@@ -1,0 +1,213 @@
+"""Starting and stopping City's real server processes on loopback, one way for all.
+
+The split topology, the tests and the benchmarks run the same programs (redis-server,
+gunicorn, a Celery worker, HAProxy). Each runs in its own process group, so stopping it
+stops the children it forked too, and writes its output to a log file, as a container's
+log driver would take it; the log's tail is what explains a process that failed to start.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+GUNICORN_CONFIG = REPO / "deploy" / "gunicorn.conf.py"
+START_TIMEOUT_SECONDS = 30
+STOP_TIMEOUT_SECONDS = 30  # above gunicorn's graceful timeout (deploy/gunicorn.conf.py)
+
+
+class ProcessFailed(RuntimeError):
+    """A process exited, or did not become ready, while it was meant to run."""
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now (the caller binds it soon after)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- command lines ---------------------------------------------------------------------
+
+
+def redis_server_command(port: int, directory: Path, *, program: str = "redis-server") -> list[str]:
+    """A Redis on loopback that saves nothing: its data lives as long as the process."""
+    return [
+        program,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(directory),
+    ]
+
+
+def celery_worker_command(
+    *,
+    queues: list[str],
+    concurrency: int | str,
+    hostname: str,
+    beat_schedule: Path | None = None,
+    include: str | None = None,
+) -> list[str]:
+    """A worker of City's Celery app; with `beat_schedule`, it runs beat inside itself.
+
+    No gossip or mingle: the workers share nothing but the queues, and start faster.
+    INFO logging, because readiness is read from the log (`celery_worker_ready`).
+    """
+    command = [str(BIN / "celery"), "-A", "city", "worker"]
+    if beat_schedule is not None:
+        command += ["--beat", "--schedule", str(beat_schedule)]
+    if include is not None:
+        command += ["--include", include]
+    return [
+        *command,
+        "--queues",
+        ",".join(queues),
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--hostname",
+        hostname,
+    ]
+
+
+def gunicorn_command(app: str = "city.wsgi:application") -> list[str]:
+    """gunicorn with the deployment's configuration (it reads GUNICORN_BIND and the like)."""
+    return [str(BIN / "gunicorn"), "--config", str(GUNICORN_CONFIG), app]
+
+
+def haproxy_command(config: Path | str, *, program: str = "haproxy") -> list[str]:
+    """HAProxy in the foreground (-db), so it is the process we start and stop."""
+    return [program, "-db", "-f", str(config)]
+
+
+# --- readiness checks ------------------------------------------------------------------
+
+
+def listens(port: int) -> bool:
+    """gunicorn and HAProxy bind their port once they are set up to serve."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+def redis_pings(port: int) -> bool:
+    """Redis answers PING only once it serves, which a mere open port does not prove."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def celery_worker_ready(log: Path) -> bool:
+    """A worker logs "<hostname> ready." once it consumes its queues."""
+    return log.exists() and b" ready." in log.read_bytes()
+
+
+# --- running ---------------------------------------------------------------------------
+
+
+def start(command: list[str], *, env: dict[str, str], log: Path) -> subprocess.Popen:
+    """Start `command` from the repository in a process group of its own, its output
+    appended to `log`."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            command,
+            env=env,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop(
+    popen: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT_SECONDS
+) -> int:
+    """Signal the whole group (SIGTERM lets gunicorn and Celery finish what they are
+    doing), SIGKILL it if it is still there after `timeout`; its exit code."""
+    if popen.poll() is None:
+        try:
+            os.killpg(popen.pid, sig)
+            popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(popen.pid, signal.SIGKILL)
+            popen.wait()
+        except ProcessLookupError:
+            popen.wait()
+    return popen.returncode
+
+
+def log_tail(log: Path, chars: int = 3000) -> str:
+    return log.read_text(errors="replace")[-chars:] if log.exists() else ""
+
+
+def wait_until_ready(popen: subprocess.Popen, ready: Callable[[], bool], *, log: Path) -> None:
+    """Until `ready()` holds; ProcessFailed, with the log's tail, if the process exits first
+    or it does not hold within START_TIMEOUT_SECONDS."""
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if popen.poll() is not None:
+            raise ProcessFailed(f"{popen.args[0]} exited with {popen.returncode}:\n{log_tail(log)}")
+        if ready():
+            return
+        time.sleep(0.1)
+    raise ProcessFailed(f"{popen.args[0]} did not become ready:\n{log_tail(log)}")
+
+
+@contextmanager
+def running(
+    command: list[str], *, env: dict[str, str], log: Path, ready: Callable[[], bool]
+) -> Iterator[subprocess.Popen]:
+    """`command` running until the block ends, once `ready()` says it is up; its whole
+    process group is stopped on the way out, even when the block fails."""
+    popen = start(command, env=env, log=log)
+    try:
+        wait_until_ready(popen, ready, log=log)
+        yield popen
+    finally:
+        stop(popen)
+
+
+@contextmanager
+def redis_server(
+    directory: Path, *, port: int | None = None, program: str = "redis-server"
+) -> Iterator[str]:
+    """A Redis of the caller's own, until the block ends; yields its URL."""
+    port = port or free_port()
+    with running(
+        redis_server_command(port, directory, program=program),
+        env=dict(os.environ),
+        log=directory / f"redis-{port}.log",
+        ready=lambda: redis_pings(port),
+    ):
+        yield f"redis://127.0.0.1:{port}/0"
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
+    """Poll `condition` until it holds; TimeoutError naming `what` if it never does."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.1)
