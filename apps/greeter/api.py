@@ -1,14 +1,23 @@
 """The greeter's public interface to the other services.
 
-Other services send the welcome by task name (`greeter.welcome_resident`, through
-city.tasks.send_task_on_commit) and never import it.
+Other services send the welcome by task name (WELCOME_RESIDENT_TASK, through
+city.tasks.send_task_on_commit, with keyword arguments `user_id` and `lease_id`) and never
+import the task itself.
 """
 
 from dataclasses import dataclass
 
 from apps.greeter.greetings import SUPPORTED_LANGUAGES
 
-__all__ = ["SUPPORTED_LANGUAGES", "NewcomerSummary", "get_newcomer_summary"]
+__all__ = [
+    "SUPPORTED_LANGUAGES",
+    "WELCOME_RESIDENT_TASK",
+    "NewcomerSummary",
+    "get_newcomer_summary",
+]
+
+# The welcome of a new tenant: send it by this name with kwargs user_id and lease_id.
+WELCOME_RESIDENT_TASK = "greeter.welcome_resident"
 
 
 @dataclass(frozen=True)

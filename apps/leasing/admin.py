@@ -39,6 +39,15 @@ class ApplicationAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["applicant__username", "unit__label"]
     list_select_related = ["applicant", "unit__property"]
+    # The status moves only through the services (submit, approve…), which check who may.
+    readonly_fields = ["status", "created_at", "decided_at"]
+    # Once submitted, an application is what the manager decides on: it no longer changes.
+    fixed_unless_draft = ["applicant", "unit", "wished_start", "wished_end", "document_ids"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status != Application.Status.DRAFT:
+            return [*self.readonly_fields, *self.fixed_unless_draft]
+        return self.readonly_fields
 
 
 class RentChargeInline(admin.TabularInline):
@@ -63,8 +72,32 @@ class LeaseAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status"]
     search_fields = ["tenant__username", "unit__label", "unit__property__name"]
-    readonly_fields = ["status", "signed_at", "activated_at", "created_at", "renewal_of"]
+    readonly_fields = [
+        "status",
+        "signed_at",
+        "activated_at",
+        "terminated_at",
+        "created_at",
+        "renewal_of",
+    ]
+    # Past the draft, the lease holds its unit and has charges made from these: they change
+    # only through the services (terminate, renew), never by editing the row.
+    fixed_unless_draft = [
+        "unit",
+        "tenant",
+        "start_date",
+        "end_date",
+        "monthly_rent",
+        "deposit",
+        "currency",
+        "due_day",
+    ]
     inlines = [RentChargeInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status != Lease.Status.DRAFT:
+            return [*self.readonly_fields, *self.fixed_unless_draft]
+        return self.readonly_fields
 
     def get_queryset(self, request):
         return leases_with_overlaps()

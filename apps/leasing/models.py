@@ -85,7 +85,8 @@ class Application(models.Model):
     applicant = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lease_applications"
     )
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="applications")
+    # A unit someone applied for stays until its applications are dealt with.
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="applications")
     wished_start = models.DateField()
     wished_end = models.DateField(null=True, blank=True)
     # The documents service's document ids (a plain list: no foreign key across services).
@@ -138,6 +139,9 @@ class Lease(models.Model):
     )
     signed_at = models.DateTimeField(null=True, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+    # When the manager terminated it. A lease terminated from a future day stays active (and
+    # holds its unit) until then, with that day as its end date; see services.lease_terminate.
+    terminated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -153,6 +157,12 @@ class Lease(models.Model):
             models.CheckConstraint(
                 condition=Q(monthly_rent__gt=0) & Q(deposit__gte=0),
                 name="leasing_lease_amounts_positive",
+            ),
+            # A lease is renewed once (partial, so SQLite adds it without rebuilding the table).
+            models.UniqueConstraint(
+                fields=["renewal_of"],
+                condition=Q(renewal_of__isnull=False),
+                name="leasing_lease_renewed_once",
             ),
         ]
         indexes = [

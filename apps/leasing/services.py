@@ -4,6 +4,8 @@ Who may act is checked here, next to the rule it guards. A lease action reads th
 again under a row lock, so two requests acting on one lease see each other's result.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -15,6 +17,7 @@ from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from apps.documents.api import get_document_summary
+from apps.greeter.api import WELCOME_RESIDENT_TASK
 from apps.leasing import schedule
 from apps.leasing.models import Application, Lease, Property, RentCharge, Unit
 from apps.leasing.selectors import leases_holding
@@ -25,7 +28,8 @@ from city.tasks import send_task_on_commit
 logger = get_logger(__name__)
 
 MANAGE_PERMISSION = "leasing.manage_properties"
-WELCOME_TASK = "greeter.welcome_resident"
+# The longest a lease may run, so that its whole schedule is a bounded number of charges.
+MAX_LEASE_YEARS = 50
 
 # action: (the states it may start from, the state it leads to)
 APPLICATION_ACTIONS: dict[str, tuple[set[str], str]] = {
@@ -62,7 +66,15 @@ def _require_state(
 
 
 def _allowed(obj: Application | Lease, actions: dict[str, tuple[set[str], str]]) -> list[str]:
-    return [name for name, (starts, _) in actions.items() if obj.status in starts]
+    allowed = [name for name, (starts, _) in actions.items() if obj.status in starts]
+    if isinstance(obj, Lease) and not _renewable(obj):
+        allowed = [name for name in allowed if name != "renew"]
+    return allowed
+
+
+def _renewable(lease: Lease) -> bool:
+    """Only a lease that runs to a fixed end, and is not terminated, has a renewal."""
+    return lease.end_date is not None and lease.terminated_at is None
 
 
 def _apply(instance: models.Model, changes: dict[str, Any]) -> None:
@@ -71,11 +83,16 @@ def _apply(instance: models.Model, changes: dict[str, Any]) -> None:
     instance.save(update_fields=[*changes])
 
 
-def _delete_unless_leased(instance: models.Model, what: str) -> None:
+def _delete_unless_referenced(instance: models.Model, what: str) -> None:
+    """Delete, or Conflict naming what still refers to it (leases, applications)."""
     try:
         instance.delete()
     except models.ProtectedError as error:
-        raise Conflict(f"The {what} has leases and cannot be deleted.") from error
+        kinds = sorted({str(obj._meta.verbose_name_plural) for obj in error.protected_objects})
+        raise Conflict(
+            f"The {what} has {' and '.join(kinds)} and cannot be deleted.",
+            details={"referenced_by": kinds},
+        ) from error
 
 
 # --- Properties and units ---------------------------------------------------------------
@@ -93,7 +110,7 @@ def property_update(*, property: Property, changes: dict[str, Any]) -> Property:
 
 
 def property_delete(*, property: Property) -> None:
-    _delete_unless_leased(property, "property")
+    _delete_unless_referenced(property, "property")
 
 
 def unit_create(
@@ -107,37 +124,55 @@ def unit_create(
     currency: str | None = None,
     active: bool = True,
 ) -> Unit:
-    try:
-        with transaction.atomic():
-            return Unit.objects.create(
-                property=property,
-                label=label,
-                bedrooms=bedrooms,
-                area_m2=area_m2,
-                monthly_rent=monthly_rent,
-                deposit=deposit,
-                currency=currency or settings.LEASING_DEFAULT_CURRENCY,
-                active=active,
-            )
-    except IntegrityError as error:
-        raise Conflict(
-            f"The property already has a unit labelled '{label}'.", details={"label": ["taken"]}
-        ) from error
-
-
-def unit_update(*, unit: Unit, changes: dict[str, Any]) -> Unit:
-    try:
-        with transaction.atomic():
-            _apply(unit, changes)
-    except IntegrityError as error:
-        raise Conflict(
-            "The property already has a unit with that label.", details={"label": ["taken"]}
-        ) from error
+    unit = Unit(
+        property=property,
+        label=label,
+        bedrooms=bedrooms,
+        area_m2=area_m2,
+        monthly_rent=monthly_rent,
+        deposit=deposit,
+        currency=currency or settings.LEASING_DEFAULT_CURRENCY,
+        active=active,
+    )
+    with _label_taken_is_conflict(unit):
+        unit.save(force_insert=True)
     return unit
 
 
+def unit_update(*, unit: Unit, changes: dict[str, Any]) -> Unit:
+    for field, value in changes.items():
+        setattr(unit, field, value)
+    with _label_taken_is_conflict(unit):
+        unit.save(update_fields=[*changes])
+    return unit
+
+
+@contextmanager
+def _label_taken_is_conflict(unit: Unit) -> Iterator[None]:
+    """Save within; a label the property already uses is a Conflict, any other refusal by
+    the database is raised as it is. The label is checked before the write and, should a
+    concurrent write have taken it meanwhile, again after the database refused it."""
+
+    def taken() -> bool:
+        others = Unit.objects.filter(property_id=unit.property_id, label=unit.label)
+        return others.exclude(pk=unit.pk).exists() if unit.pk else others.exists()
+
+    conflict = Conflict(
+        f"The property already has a unit labelled '{unit.label}'.", details={"label": ["taken"]}
+    )
+    if taken():
+        raise conflict
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as error:
+        if taken():
+            raise conflict from error
+        raise
+
+
 def unit_delete(*, unit: Unit) -> None:
-    _delete_unless_leased(unit, "unit")
+    _delete_unless_referenced(unit, "unit")
 
 
 # --- Applications -----------------------------------------------------------------------
@@ -176,20 +211,35 @@ def application_create(
     )
 
 
-def application_update(*, application: Application, changes: dict[str, Any]) -> Application:
-    """Change a draft: its wished period or its documents."""
-    if application.status != Application.Status.DRAFT:
-        raise IllegalStateChange(
-            f"Only a draft application can be changed; this one is {application.status}.",
-            details={
-                "current": application.status,
-                "allowed": _allowed(application, APPLICATION_ACTIONS),
-            },
-        )
+def application_update(
+    *, application: Application, changed_by: AbstractBaseUser, changes: dict[str, Any]
+) -> Application:
+    """The applicant changes their draft: its wished period or its documents.
+
+    The documents are checked first, outside the lock (it may ask the documents service over
+    HTTP); the status is then read again under a row lock, so a draft submitted meanwhile is
+    refused rather than changed.
+    """
+    if application.applicant_id != changed_by.pk:
+        raise PermissionDenied("Only the applicant may change the application.")
     if "document_ids" in changes:
-        _check_documents(applicant=application.applicant, document_ids=changes["document_ids"])
+        _check_documents(applicant=changed_by, document_ids=changes["document_ids"])
         changes = {**changes, "document_ids": sorted(set(changes["document_ids"]))}
-    _apply(application, changes)
+    with transaction.atomic():
+        application = Application.objects.select_for_update().get(pk=application.pk)
+        if application.status != Application.Status.DRAFT:
+            raise IllegalStateChange(
+                f"Only a draft application can be changed; this one is {application.status}.",
+                details={
+                    "current": application.status,
+                    "allowed": _allowed(application, APPLICATION_ACTIONS),
+                },
+            )
+        start = changes.get("wished_start", application.wished_start)
+        end = changes.get("wished_end", application.wished_end)
+        if end is not None and end <= start:
+            raise ValidationError({"wished_end": [f"Must be after wished_start ({start})."]})
+        _apply(application, changes)
     return application
 
 
@@ -270,6 +320,10 @@ def lease_create(
         raise PermissionDenied("Only the unit's manager may draw up a lease.")
     if end_date is not None and end_date <= start_date:
         raise ValidationError({"end_date": ["The end date must be after the start date."]})
+    if end_date is not None and end_date > _longest_end(start_date):
+        raise ValidationError(
+            {"end_date": [f"A lease runs at most {MAX_LEASE_YEARS} years; leave it open-ended."]}
+        )
     return Lease.objects.create(
         unit=unit,
         tenant=tenant,
@@ -318,16 +372,25 @@ def lease_activate(*, lease: Lease, activated_by: AbstractBaseUser, on: date) ->
             )
         _hold(lease, {"status": status, "activated_at": timezone.now()})
         charges_generate(lease=lease, on=on)
-        send_task_on_commit(WELCOME_TASK, args=(lease.tenant_id, lease.pk))
+        send_task_on_commit(
+            WELCOME_RESIDENT_TASK, kwargs={"user_id": lease.tenant_id, "lease_id": lease.pk}
+        )
     logger.info("lease_activated", lease_id=lease.pk)
     return lease
 
 
-def lease_terminate(*, lease: Lease, terminated_by: AbstractBaseUser, on: date) -> Lease:
+def lease_terminate(
+    *, lease: Lease, terminated_by: AbstractBaseUser, on: date, today: date | None = None
+) -> Lease:
     """End an active lease early; `on` is the first day without it (like end_date).
 
-    Charges for periods from `on` are dropped and the period holding `on` is prorated.
+    From `on` onwards the lease is over: it becomes its end date, charges for periods from
+    `on` are dropped and the period holding `on` is prorated. Effective today or earlier, the
+    lease is terminated at once. Effective later, it stays active, and so keeps holding its
+    unit, until then; leases_end_due marks it terminated when its end date comes. Either way
+    `terminated_at` records when it was terminated. `today` defaults to the local date.
     """
+    today = today or timezone.localdate()
     with transaction.atomic():
         lease = _locked(lease)
         _require_manager(lease, terminated_by, "terminate")
@@ -336,10 +399,14 @@ def lease_terminate(*, lease: Lease, terminated_by: AbstractBaseUser, on: date) 
             raise ValidationError(
                 {"on": ["The termination date must fall after the start and before the end."]}
             )
-        _apply(lease, {"status": status, "end_date": on})
+        if on > _longest_end(lease.start_date):
+            raise ValidationError({"on": [f"A lease runs at most {MAX_LEASE_YEARS} years."]})
+        if on > today:
+            status = lease.status  # it holds the unit until `on`
+        _apply(lease, {"status": status, "end_date": on, "terminated_at": timezone.now()})
         lease.charges.filter(period_end__gt=on).delete()
         charges_generate(lease=lease, on=on)
-    logger.info("lease_terminated", lease_id=lease.pk, on=on.isoformat())
+    logger.info("lease_terminated", lease_id=lease.pk, on=on.isoformat(), status=lease.status)
     return lease
 
 
@@ -350,34 +417,52 @@ def lease_renew(
     end_date: date | None,
     monthly_rent: Decimal | None = None,
 ) -> Lease:
-    """A draft lease of the same unit and tenant, starting when this one ends."""
-    lease = Lease.objects.select_related("unit__property").get(pk=lease.pk)
-    _require_manager(lease, renewed_by, "renew")
-    _require_state(lease, "renew", LEASE_ACTIONS)
-    if lease.end_date is None:
-        raise ValidationError(
-            {"end_date": ["An open-ended lease runs on; there is nothing to renew."]}
+    """A draft lease of the same unit and tenant, starting when this one ends.
+
+    A lease has at most one renewal: the lease is locked while it is checked, so of two
+    concurrent renewals the second is a Conflict (the database refuses a second one too).
+    """
+    with transaction.atomic():
+        lease = _locked(lease)
+        _require_manager(lease, renewed_by, "renew")
+        _require_state(lease, "renew", LEASE_ACTIONS)
+        if not _renewable(lease):
+            why = "runs on" if lease.end_date is None else "is terminated"
+            raise IllegalStateChange(
+                f"The lease {why}; there is nothing to renew.",
+                details={"current": lease.status, "allowed": _allowed(lease, LEASE_ACTIONS)},
+            )
+        renewal = lease.renewals.first()
+        if renewal is not None:
+            raise Conflict(
+                f"The lease is already renewed by lease {renewal.pk}.",
+                details={"renewal": renewal.pk},
+            )
+        return lease_create(
+            unit=lease.unit,
+            tenant=lease.tenant,
+            start_date=lease.end_date,
+            end_date=end_date,
+            created_by=renewed_by,
+            monthly_rent=lease.monthly_rent if monthly_rent is None else monthly_rent,
+            deposit=lease.deposit,
+            due_day=lease.due_day,
+            renewal_of=lease,
         )
-    return lease_create(
-        unit=lease.unit,
-        tenant=lease.tenant,
-        start_date=lease.end_date,
-        end_date=end_date,
-        created_by=renewed_by,
-        monthly_rent=lease.monthly_rent if monthly_rent is None else monthly_rent,
-        deposit=lease.deposit,
-        due_day=lease.due_day,
-        renewal_of=lease,
-    )
 
 
 def leases_end_due(*, on: date) -> int:
-    """Mark active leases whose end date has come as ended; returns how many."""
-    ended = Lease.objects.filter(status=Lease.Status.ACTIVE, end_date__lte=on).update(
-        status=Lease.Status.ENDED
-    )
-    logger.info("leases_ended", count=ended, on=on.isoformat())
-    return ended
+    """Move active leases whose end date has come on: to terminated if they were terminated
+    (from a day then still ahead), else to ended. Returns how many."""
+    due = Lease.objects.filter(status=Lease.Status.ACTIVE, end_date__lte=on)
+    terminated = due.filter(terminated_at__isnull=False).update(status=Lease.Status.TERMINATED)
+    ended = due.filter(terminated_at__isnull=True).update(status=Lease.Status.ENDED)
+    logger.info("leases_ended", ended=ended, terminated=terminated, on=on.isoformat())
+    return ended + terminated
+
+
+def _longest_end(start: date) -> date:
+    return schedule.add_months(start, MAX_LEASE_YEARS * 12)
 
 
 # --- Rent charges -----------------------------------------------------------------------
@@ -386,8 +471,10 @@ def leases_end_due(*, on: date) -> int:
 def charges_generate(*, lease: Lease, on: date) -> int:
     """Create the lease's missing charges; running it again creates nothing new.
 
-    A lease with an end date gets its whole schedule; an open-ended one the periods that
-    begin within LEASING_SCHEDULE_HORIZON_MONTHS of `on`. Returns how many were created.
+    A lease with an end date gets its whole schedule (at most MAX_LEASE_YEARS of periods);
+    an open-ended one the periods that begin within LEASING_SCHEDULE_HORIZON_MONTHS of `on`.
+    Returns how many charges were missing when it looked; a concurrent run may have created
+    some of them meanwhile, and those are not created twice.
     """
     if lease.status in (Lease.Status.DRAFT, Lease.Status.PENDING_SIGNATURE):
         return 0

@@ -1,11 +1,13 @@
 import secrets
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.files.base import ContentFile
+from django.utils import timezone
 
 from apps.documents.services import document_process, document_upload
+from apps.leasing import services
 from apps.leasing.models import Application, Lease, Property, Unit
 from tests.factories import LeaseFactory, ManagerFactory, PropertyFactory, UnitFactory, UserFactory
 
@@ -404,3 +406,285 @@ def test_lease_list_filters_by_status(api, manager):
     active = LeaseFactory(unit__property__manager=manager, status=Lease.Status.ACTIVE)
     response = api.get(f"{API}/leases/", {"status": "active"})
     assert [lease["id"] for lease in response.json()["results"]] == [active.pk]
+
+
+def _state(lease) -> tuple:
+    lease.refresh_from_db()
+    return (
+        lease.status,
+        lease.start_date,
+        lease.end_date,
+        lease.terminated_at,
+        list(lease.charges.values_list("period_start", "amount")),
+    )
+
+
+def active_lease(manager, **kwargs):
+    lease = LeaseFactory(unit__property__manager=manager, **kwargs)
+    services.lease_send_for_signature(lease=lease, sent_by=manager)
+    services.lease_sign(lease=lease, signed_by=lease.tenant)
+    return services.lease_activate(lease=lease, activated_by=manager, on=lease.start_date)
+
+
+# --- termination from a day ahead --------------------------------------------------------
+
+
+def test_a_lease_terminated_from_a_future_date_holds_its_unit_until_then(api, manager):
+    today = timezone.localdate()
+    lease = active_lease(manager, start_date=today - timedelta(days=60), end_date=None)
+    on = today + timedelta(days=30)
+    response = api.post(f"{API}/leases/{lease.pk}/terminate/", {"on": str(on)}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["status"], body["end_date"]) == ("active", str(on))
+    assert body["terminated_at"] is not None
+    # Until `on` the unit is still the tenant's: a rival overlapping lease is refused.
+    rival = LeaseFactory(unit=lease.unit, start_date=today + timedelta(days=10), end_date=None)
+    response = api.post(f"{API}/leases/{rival.pk}/send-for-signature/")
+    assert response.status_code == 409
+    assert error_of(response)["details"] == {
+        "conflicting_period": {"start": str(lease.start_date), "end": str(on)}
+    }
+    rival.refresh_from_db()
+    assert rival.status == Lease.Status.DRAFT
+    # From `on`, it is free.
+    after = LeaseFactory(unit=lease.unit, start_date=on, end_date=None)
+    assert api.post(f"{API}/leases/{after.pk}/send-for-signature/").status_code == 200
+
+
+def test_a_termination_effective_today_terminates_at_once(api, manager):
+    today = timezone.localdate()
+    lease = active_lease(manager, start_date=today - timedelta(days=60), end_date=None)
+    response = api.post(f"{API}/leases/{lease.pk}/terminate/", {"on": str(today)}, format="json")
+    assert (response.json()["status"], response.json()["end_date"]) == ("terminated", str(today))
+
+
+# --- renewals ------------------------------------------------------------------------------
+
+
+def test_renewing_an_open_ended_lease_is_422_naming_state_and_allowed(api, manager):
+    lease = LeaseFactory(unit__property__manager=manager, status=Lease.Status.ACTIVE, end_date=None)
+    response = api.post(f"{API}/leases/{lease.pk}/renew/", {"end_date": None}, format="json")
+    assert response.status_code == 422
+    error = error_of(response)
+    assert (error["code"], error["details"]) == (
+        "illegal_state_change",
+        {"current": "active", "allowed": ["terminate"]},
+    )
+    assert Lease.objects.count() == 1
+
+
+def test_a_second_renewal_of_a_lease_is_409(api, manager):
+    lease = LeaseFactory(unit__property__manager=manager, status=Lease.Status.ACTIVE)
+    url = f"{API}/leases/{lease.pk}/renew/"
+    first = api.post(url, {"end_date": "2027-01-01"}, format="json")
+    assert first.status_code == 201
+    response = api.post(url, {"end_date": "2028-01-01"}, format="json")
+    assert response.status_code == 409
+    assert error_of(response)["details"] == {"renewal": first.json()["id"]}
+    assert Lease.objects.filter(renewal_of=lease).count() == 1
+
+
+@pytest.mark.parametrize("end_date", ["2026-01-01", "2025-06-01"])
+def test_renewal_ending_on_or_before_the_old_end_is_400(api, manager, end_date):
+    lease = LeaseFactory(unit__property__manager=manager, status=Lease.Status.ACTIVE)
+    response = api.post(f"{API}/leases/{lease.pk}/renew/", {"end_date": end_date}, format="json")
+    assert response.status_code == 400
+    assert "end_date" in error_of(response)["details"]
+    assert Lease.objects.count() == 1
+
+
+# --- applications: who changes them, units that have them --------------------------------
+
+
+def test_only_the_applicant_may_change_their_application_403(api):
+    application = Application.objects.create(
+        applicant=UserFactory(),
+        unit=UnitFactory(),
+        wished_start=date(2025, 6, 1),
+        status=Application.Status.SUBMITTED,
+    )
+    as_user(api, application.unit.property.manager)  # sees it, may not change it
+    response = api.patch(
+        f"{API}/applications/{application.pk}/", {"wished_start": "2025-07-01"}, format="json"
+    )
+    assert response.status_code == 403
+    application.refresh_from_db()
+    assert application.wished_start == date(2025, 6, 1)
+
+
+def test_patch_with_wished_end_before_the_stored_wished_start_is_400(api):
+    applicant = UserFactory()
+    application = Application.objects.create(
+        applicant=applicant, unit=UnitFactory(), wished_start=date(2025, 6, 1)
+    )
+    as_user(api, applicant)
+    response = api.patch(
+        f"{API}/applications/{application.pk}/", {"wished_end": "2025-05-01"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "wished_end" in error_of(response)["details"]
+    application.refresh_from_db()
+    assert application.wished_end is None
+
+
+@pytest.mark.parametrize("document_ids", [list(range(1, 22)), ["one"], [1.5], "1", [None]], ids=str)
+def test_application_with_bad_document_ids_is_400(api, document_ids):
+    as_user(api, UserFactory())
+    response = api.post(
+        f"{API}/applications/",
+        {"unit": UnitFactory().pk, "wished_start": "2025-06-01", "document_ids": document_ids},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "document_ids" in error_of(response)["details"]
+    assert not Application.objects.exists()
+
+
+def test_a_unit_with_applications_cannot_be_deleted_409(api, manager):
+    unit = UnitFactory(property__manager=manager)
+    application = Application.objects.create(
+        applicant=UserFactory(), unit=unit, wished_start=date(2025, 6, 1)
+    )
+    response = api.delete(f"{API}/units/{unit.pk}/")
+    assert response.status_code == 409
+    assert "applications" in error_of(response)["message"]
+    assert Application.objects.filter(pk=application.pk).exists()
+    assert api.delete(f"{API}/properties/{unit.property.pk}/").status_code == 409
+    assert Unit.objects.filter(pk=unit.pk).exists()
+
+
+# --- bad input: 400 and nothing changed --------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [{}, {"on": "2025-13-01"}, {"on": "soon"}, {"on": None}], ids=str)
+def test_terminate_without_a_valid_on_is_400(api, manager, body):
+    lease = active_lease(manager, start_date=date(2025, 1, 1), end_date=date(2026, 1, 1))
+    before = _state(lease)
+    response = api.post(f"{API}/leases/{lease.pk}/terminate/", body, format="json")
+    assert response.status_code == 400
+    assert "on" in error_of(response)["details"]
+    assert _state(lease) == before
+
+
+@pytest.mark.parametrize("on", ["2025-02-30", "01/15/2025", "tomorrow"])
+def test_activate_with_a_malformed_on_is_400(api, manager, on):
+    lease = LeaseFactory(unit__property__manager=manager)
+    services.lease_send_for_signature(lease=lease, sent_by=manager)
+    services.lease_sign(lease=lease, signed_by=lease.tenant)
+    before = _state(lease)
+    response = api.post(f"{API}/leases/{lease.pk}/activate/", {"on": on}, format="json")
+    assert response.status_code == 400
+    assert "on" in error_of(response)["details"]
+    assert _state(lease) == before
+
+
+@pytest.mark.parametrize("due_day", [0, 32])
+def test_lease_with_a_due_day_outside_1_to_31_is_400(api, manager, due_day):
+    unit = UnitFactory(property__manager=manager)
+    payload = lease_payload(unit, UserFactory(), due_day=due_day)
+    response = api.post(f"{API}/leases/", payload, format="json")
+    assert response.status_code == 400
+    assert "due_day" in error_of(response)["details"]
+    assert not Lease.objects.exists()
+
+
+def test_lease_for_an_unknown_tenant_is_400(api, manager):
+    unit = UnitFactory(property__manager=manager)
+    payload = {**lease_payload(unit, UserFactory()), "tenant": 987654}
+    response = api.post(f"{API}/leases/", payload, format="json")
+    assert response.status_code == 400
+    assert "tenant" in error_of(response)["details"]
+    assert not Lease.objects.exists()
+
+
+def test_lease_of_another_managers_unit_is_400(api, manager):
+    theirs = UnitFactory()
+    response = api.post(f"{API}/leases/", lease_payload(theirs, UserFactory()), format="json")
+    assert response.status_code == 400
+    assert "unit" in error_of(response)["details"]
+    assert not Lease.objects.exists()
+
+
+def test_lease_longer_than_fifty_years_is_400(api, manager):
+    unit = UnitFactory(property__manager=manager)
+    payload = lease_payload(unit, UserFactory(), end_date="2075-01-16")
+    response = api.post(f"{API}/leases/", payload, format="json")
+    assert response.status_code == 400
+    assert "end_date" in error_of(response)["details"]
+    assert not Lease.objects.exists()
+
+
+def test_unit_with_a_lowercase_currency_is_400(api, manager):
+    unit = {
+        "property": PropertyFactory(manager=manager).pk,
+        "label": "X",
+        "bedrooms": 1,
+        "area_m2": "30",
+        "monthly_rent": "500",
+        "deposit": "0",
+        "currency": "eur",
+    }
+    response = api.post(f"{API}/units/", unit, format="json")
+    assert response.status_code == 400
+    assert "currency" in error_of(response)["details"]
+    assert not Unit.objects.exists()
+
+
+@pytest.mark.parametrize("year", ["9999", "1999", "2201"])
+def test_lease_dates_outside_the_years_the_api_takes_are_400_naming_the_field(api, manager, year):
+    unit = UnitFactory(property__manager=manager)
+    for field in ("start_date", "end_date"):
+        payload = lease_payload(unit, UserFactory(), **{field: f"{year}-11-01"})
+        response = api.post(f"{API}/leases/", payload, format="json")
+        assert response.status_code == 400
+        assert field in error_of(response)["details"]
+    assert not Lease.objects.exists()
+
+
+def test_activating_from_year_9999_is_400_and_changes_nothing(api, manager):
+    lease = LeaseFactory(unit__property__manager=manager, end_date=None)
+    services.lease_send_for_signature(lease=lease, sent_by=manager)
+    services.lease_sign(lease=lease, signed_by=lease.tenant)
+    before = _state(lease)
+    response = api.post(f"{API}/leases/{lease.pk}/activate/", {"on": "9999-11-01"}, format="json")
+    assert response.status_code == 400
+    assert "on" in error_of(response)["details"]
+    assert _state(lease) == before
+
+
+@pytest.mark.parametrize(("action", "field"), [("terminate", "on"), ("renew", "end_date")])
+def test_terminating_or_renewing_into_year_9999_is_400_and_changes_nothing(
+    api, manager, action, field
+):
+    lease = active_lease(manager, start_date=date(2025, 1, 1), end_date=date(2026, 1, 1))
+    before = _state(lease)
+    response = api.post(f"{API}/leases/{lease.pk}/{action}/", {field: "9999-01-01"}, format="json")
+    assert response.status_code == 400
+    assert field in error_of(response)["details"]
+    assert _state(lease) == before
+    assert Lease.objects.count() == 1
+
+
+def test_terminating_an_open_ended_lease_beyond_fifty_years_is_400(api, manager):
+    lease = active_lease(manager, start_date=date(2025, 1, 1), end_date=None)
+    before = _state(lease)
+    response = api.post(f"{API}/leases/{lease.pk}/terminate/", {"on": "2200-01-01"}, format="json")
+    assert response.status_code == 400
+    assert "on" in error_of(response)["details"]
+    assert _state(lease) == before
+
+
+def test_applications_and_availability_in_year_9999_are_400(api):
+    as_user(api, UserFactory())
+    response = api.post(
+        f"{API}/applications/",
+        {"unit": UnitFactory().pk, "wished_start": "9999-01-01"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "wished_start" in error_of(response)["details"]
+    assert not Application.objects.exists()
+    response = api.get(AVAILABLE, {"start": "2025-01-01", "end": "9999-12-31"})
+    assert response.status_code == 400
+    assert "end" in error_of(response)["details"]

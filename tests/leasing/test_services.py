@@ -5,9 +5,10 @@ import pytest
 from django.db import IntegrityError, transaction
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
+from apps.greeter.api import WELCOME_RESIDENT_TASK
 from apps.greeter.models import Welcome
 from apps.leasing import services
-from apps.leasing.models import Lease, RentCharge
+from apps.leasing.models import Application, Lease, RentCharge
 from city.celery import app as celery_app
 from city.errors import Conflict, IllegalStateChange
 from tests.factories import LeaseFactory, ManagerFactory, UnitFactory, UserFactory
@@ -87,7 +88,44 @@ def test_a_terminated_lease_frees_the_rest_of_its_period():
     assert after.status == Lease.Status.PENDING_SIGNATURE
 
 
+def test_a_lease_terminated_ahead_stays_active_with_that_end_date_and_holds_the_unit():
+    lease = active(start_date=date(2025, 1, 1), end_date=None)
+    services.lease_terminate(
+        lease=lease, terminated_by=manager_of(lease), on=date(2025, 6, 1), today=date(2025, 3, 1)
+    )
+    lease.refresh_from_db()
+    assert (lease.status, lease.end_date) == (Lease.Status.ACTIVE, date(2025, 6, 1))
+    assert lease.terminated_at is not None
+    rival = LeaseFactory(unit=lease.unit, start_date=date(2025, 4, 1), end_date=None)
+    with pytest.raises(Conflict):
+        services.lease_send_for_signature(lease=rival, sent_by=manager_of(rival))
+    after = pending(unit=lease.unit, start_date=date(2025, 6, 1), end_date=None)
+    assert after.status == Lease.Status.PENDING_SIGNATURE  # from its termination date on
+
+
+def test_a_termination_effective_today_ends_the_lease_at_once():
+    lease = active(start_date=date(2025, 1, 1), end_date=date(2026, 1, 1))
+    services.lease_terminate(
+        lease=lease, terminated_by=manager_of(lease), on=date(2025, 6, 1), today=date(2025, 6, 1)
+    )
+    lease.refresh_from_db()
+    assert (lease.status, lease.end_date) == (Lease.Status.TERMINATED, date(2025, 6, 1))
+
+
 # --- lifecycle ---------------------------------------------------------------------------
+
+
+def test_activation_sends_the_welcome_by_the_greeters_task_name_with_keyword_arguments(
+    monkeypatch,
+):
+    sent = []
+    monkeypatch.setattr(
+        services, "send_task_on_commit", lambda name, **options: sent.append((name, options))
+    )
+    lease = active()
+    assert sent == [
+        (WELCOME_RESIDENT_TASK, {"kwargs": {"user_id": lease.tenant_id, "lease_id": lease.pk}})
+    ]
 
 
 def test_activation_generates_the_schedule_and_welcomes_the_tenant(
@@ -181,13 +219,66 @@ def test_renewal_starts_when_the_old_lease_ends_and_can_be_held_back_to_back():
         lease.unit,
         Decimal("950.00"),
     )
-    services.lease_send_for_signature(lease=renewal, sent_by=manager_of(lease))
+    sent = services.lease_send_for_signature(lease=renewal, sent_by=manager_of(lease))
+    assert sent.status == Lease.Status.PENDING_SIGNATURE
 
 
 def test_an_open_ended_lease_cannot_be_renewed():
     lease = active(end_date=None)
-    with pytest.raises(ValidationError):
+    with pytest.raises(IllegalStateChange) as refused:
         services.lease_renew(lease=lease, renewed_by=manager_of(lease), end_date=None)
+    assert refused.value.details == {"current": "active", "allowed": ["terminate"]}
+    assert not Lease.objects.filter(renewal_of=lease).exists()
+
+
+def test_a_lease_terminated_from_a_future_date_cannot_be_renewed():
+    lease = active(start_date=date(2025, 1, 1), end_date=date(2026, 1, 1))
+    services.lease_terminate(
+        lease=lease, terminated_by=manager_of(lease), on=date(2025, 6, 1), today=date(2025, 3, 1)
+    )
+    with pytest.raises(IllegalStateChange):
+        services.lease_renew(lease=lease, renewed_by=manager_of(lease), end_date=None)
+    assert not Lease.objects.filter(renewal_of=lease).exists()
+
+
+def test_a_lease_is_renewed_once_a_second_renewal_is_a_conflict():
+    lease = active(start_date=date(2025, 1, 1), end_date=date(2026, 1, 1))
+    first = services.lease_renew(lease=lease, renewed_by=manager_of(lease), end_date=None)
+    with pytest.raises(Conflict) as refused:
+        services.lease_renew(lease=lease, renewed_by=manager_of(lease), end_date=None)
+    assert refused.value.details == {"renewal": first.pk}
+    assert list(Lease.objects.filter(renewal_of=lease)) == [first]
+
+
+def test_the_database_itself_refuses_a_second_renewal():
+    lease = active(start_date=date(2025, 1, 1), end_date=date(2026, 1, 1))
+    LeaseFactory(unit=lease.unit, start_date=date(2026, 1, 1), end_date=None, renewal_of=lease)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LeaseFactory(unit=lease.unit, start_date=date(2026, 1, 1), end_date=None, renewal_of=lease)
+
+
+def test_a_lease_may_run_at_most_fifty_years():
+    lease = LeaseFactory()
+    with pytest.raises(ValidationError) as refused:
+        services.lease_create(
+            unit=lease.unit,
+            tenant=lease.tenant,
+            start_date=date(2025, 1, 1),
+            end_date=date(2075, 1, 2),
+            created_by=manager_of(lease),
+        )
+    assert "end_date" in refused.value.detail
+    assert Lease.objects.count() == 1
+
+
+def test_an_open_ended_lease_cannot_be_terminated_beyond_fifty_years():
+    lease = active(start_date=date(2025, 1, 1), end_date=None)
+    with pytest.raises(ValidationError) as refused:
+        services.lease_terminate(lease=lease, terminated_by=manager_of(lease), on=date(2200, 1, 1))
+    assert "on" in refused.value.detail
+    lease.refresh_from_db()
+    assert (lease.status, lease.end_date, lease.terminated_at) == (Lease.Status.ACTIVE, None, None)
+    assert lease.charges.count() == 12  # the horizon's, nothing added
 
 
 def test_due_leases_end():
@@ -197,6 +288,19 @@ def test_due_leases_end():
     due.refresh_from_db()
     running.refresh_from_db()
     assert (due.status, running.status) == (Lease.Status.ENDED, Lease.Status.ACTIVE)
+
+
+def test_the_daily_job_moves_a_lease_terminated_ahead_to_terminated_when_its_day_comes():
+    lease = active(start_date=date(2025, 1, 1), end_date=date(2026, 1, 1))
+    services.lease_terminate(
+        lease=lease, terminated_by=manager_of(lease), on=date(2025, 6, 1), today=date(2025, 3, 1)
+    )
+    assert services.leases_end_due(on=date(2025, 5, 31)) == 0
+    lease.refresh_from_db()
+    assert lease.status == Lease.Status.ACTIVE
+    assert services.leases_end_due(on=date(2025, 6, 1)) == 1
+    lease.refresh_from_db()
+    assert (lease.status, lease.end_date) == (Lease.Status.TERMINATED, date(2025, 6, 1))
 
 
 # --- rent charges -----------------------------------------------------------------------
@@ -246,6 +350,84 @@ def test_a_unit_with_leases_cannot_be_deleted():
     lease = LeaseFactory()
     with pytest.raises(Conflict):
         services.unit_delete(unit=lease.unit)
+
+
+def test_a_unit_with_applications_cannot_be_deleted_and_the_applications_stay():
+    application = draft_application()
+    with pytest.raises(Conflict) as refused:
+        services.unit_delete(unit=application.unit)
+    assert refused.value.details == {"referenced_by": ["applications"]}
+    with pytest.raises(Conflict):
+        services.property_delete(property=application.unit.property)
+    assert Application.objects.filter(pk=application.pk).exists()
+
+
+def test_a_unit_breaking_another_constraint_is_not_reported_as_a_taken_label():
+    unit = UnitFactory()
+    with pytest.raises(IntegrityError):
+        services.unit_create(
+            property=unit.property,
+            label="Another label",
+            bedrooms=1,
+            area_m2=Decimal("30.00"),
+            monthly_rent=Decimal("0.00"),  # the database wants it positive
+            deposit=Decimal("0.00"),
+        )
+    with pytest.raises(IntegrityError):
+        services.unit_update(unit=unit, changes={"deposit": Decimal("-1.00")})
+
+
+def test_a_taken_label_is_a_conflict_on_create_and_update():
+    unit = UnitFactory(label="A1")
+    other = UnitFactory(property=unit.property, label="B1")
+    with pytest.raises(Conflict) as refused:
+        services.unit_create(
+            property=unit.property,
+            label="A1",
+            bedrooms=1,
+            area_m2=Decimal("30.00"),
+            monthly_rent=Decimal("500.00"),
+            deposit=Decimal("0.00"),
+        )
+    assert refused.value.details == {"label": ["taken"]}
+    with pytest.raises(Conflict):
+        services.unit_update(unit=other, changes={"label": "A1"})
+    other.refresh_from_db()
+    assert other.label == "B1"
+
+
+def draft_application(**kwargs) -> Application:
+    return Application.objects.create(
+        applicant=kwargs.pop("applicant", None) or UserFactory(),
+        unit=kwargs.pop("unit", None) or UnitFactory(),
+        wished_start=date(2025, 6, 1),
+        **kwargs,
+    )
+
+
+def test_only_the_applicant_changes_their_application():
+    application = draft_application()
+    with pytest.raises(PermissionDenied):
+        services.application_update(
+            application=application,
+            changed_by=application.unit.property.manager,
+            changes={"wished_start": date(2025, 7, 1)},
+        )
+    application.refresh_from_db()
+    assert application.wished_start == date(2025, 6, 1)
+
+
+def test_application_update_reads_the_status_again_under_the_lock():
+    stale = draft_application()
+    Application.objects.filter(pk=stale.pk).update(status=Application.Status.SUBMITTED)
+    with pytest.raises(IllegalStateChange) as refused:
+        services.application_update(
+            application=stale,
+            changed_by=stale.applicant,
+            changes={"wished_start": date(2025, 7, 1)},
+        )
+    assert refused.value.details["current"] == "submitted"
+    assert Application.objects.get(pk=stale.pk).wished_start == date(2025, 6, 1)
 
 
 def test_application_for_an_inactive_unit_is_refused():

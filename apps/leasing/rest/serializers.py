@@ -1,6 +1,8 @@
+from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.core.validators import MaxValueValidator, MinValueValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -10,6 +12,23 @@ from apps.leasing.schedule import CENT
 from apps.leasing.selectors import properties_managed_by, units_managed_by
 
 MAX_DOCUMENTS = 20
+# Every date the API takes lies in these years: rent schedules are computed month by month,
+# and a date near the end of the calendar (9999) has no month after it.
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2200, 12, 31)
+
+
+class _Date(serializers.DateField):
+    """A date (YYYY-MM-DD) between EARLIEST_DATE and LATEST_DATE; outside them it is 400."""
+
+    def __init__(self, **kwargs):
+        bounds = f"Must be between {EARLIEST_DATE} and {LATEST_DATE}."
+        kwargs["validators"] = [
+            *kwargs.get("validators", []),
+            MinValueValidator(EARLIEST_DATE, bounds),
+            MaxValueValidator(LATEST_DATE, bounds),
+        ]
+        super().__init__(**kwargs)
 
 
 class _PeriodMixin:
@@ -97,10 +116,8 @@ class AvailableUnitSerializer(serializers.ModelSerializer):
 
 class AvailabilityQuerySerializer(_PeriodMixin, serializers.Serializer):
     start_field, end_field = "start", "end"
-    start = serializers.DateField(help_text="First day wanted (YYYY-MM-DD).")
-    end = serializers.DateField(
-        required=False, help_text="First day no longer wanted; without it, open-ended."
-    )
+    start = _Date(help_text="First day wanted (YYYY-MM-DD).")
+    end = _Date(required=False, help_text="First day no longer wanted; without it, open-ended.")
 
 
 class ApplicationSerializer(_PeriodMixin, serializers.ModelSerializer):
@@ -111,6 +128,8 @@ class ApplicationSerializer(_PeriodMixin, serializers.ModelSerializer):
         required=False,
         help_text="Ids of the applicant's processed documents (documents service).",
     )
+    wished_start = _Date()
+    wished_end = _Date(required=False, allow_null=True)
 
     class Meta:
         model = Application
@@ -150,6 +169,7 @@ class LeaseSerializer(serializers.ModelSerializer):
             "renewal_of",
             "signed_at",
             "activated_at",
+            "terminated_at",
             "created_at",
         ]
         read_only_fields = fields
@@ -165,8 +185,8 @@ class LeaseCreateSerializer(_PeriodMixin, serializers.Serializer):
     start_field, end_field = "start_date", "end_date"
     unit = _ManagedUnit()
     tenant = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all())
-    start_date = serializers.DateField()
-    end_date = serializers.DateField(required=False, allow_null=True, default=None)
+    start_date = _Date()
+    end_date = _Date(required=False, allow_null=True, default=None)
     monthly_rent = _Money(min_value=CENT, required=False, help_text="Default: the unit's rent.")
     deposit = _Money(min_value=Decimal(0), required=False, help_text="Default: the unit's deposit.")
     due_day = serializers.IntegerField(
@@ -175,15 +195,18 @@ class LeaseCreateSerializer(_PeriodMixin, serializers.Serializer):
 
 
 class ActivateSerializer(serializers.Serializer):
-    on = serializers.DateField(required=False, help_text="Default: today.")
+    on = _Date(required=False, help_text="Default: today.")
 
 
 class TerminateSerializer(serializers.Serializer):
-    on = serializers.DateField(help_text="The first day without the lease.")
+    on = _Date(
+        help_text="The first day without the lease. Later than today, the lease stays active "
+        "(holding its unit) until then."
+    )
 
 
 class RenewSerializer(serializers.Serializer):
-    end_date = serializers.DateField(allow_null=True, help_text="Null: open-ended.")
+    end_date = _Date(allow_null=True, help_text="Null: open-ended.")
     monthly_rent = _Money(min_value=CENT, required=False, help_text="Default: the current rent.")
 
 

@@ -140,8 +140,10 @@ class ApplicationViewSet(
         )
 
     def perform_update(self, serializer):
-        services.application_update(
-            application=serializer.instance, changes=serializer.validated_data
+        serializer.instance = services.application_update(
+            application=serializer.instance,
+            changed_by=self.request.user,
+            changes=serializer.validated_data,
         )
 
     def _decide(self, request, name: str):
