@@ -1,7 +1,8 @@
 from django.contrib import admin, messages
+from django.db import transaction
 
 from apps.documents.models import Document, ProcessingAttempt
-from apps.documents.services import document_reprocess
+from apps.documents.services import document_delete, document_reprocess
 from city.errors import IllegalStateChange
 
 
@@ -47,6 +48,15 @@ class DocumentAdmin(admin.ModelAdmin):
     exclude = ["text"]
     inlines = [ProcessingAttemptInline]
     actions = ["reprocess"]
+
+    # Deleting here (one, or "delete selected") removes the stored files too, as the API does.
+    def delete_model(self, request, obj):
+        document_delete(document=obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for document in queryset:
+                document_delete(document=document)
 
     @admin.action(description="Process the selected documents again")
     def reprocess(self, request, queryset):

@@ -14,6 +14,7 @@ import hashlib
 import io
 import re
 import warnings
+import xml.parsers.expat
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -24,13 +25,13 @@ from typing import BinaryIO
 import docx
 import pypdf
 import pypdfium2
-import structlog
 from celery.exceptions import SoftTimeLimitExceeded
 from PIL import Image
 
 from apps.documents import kinds
+from city.logging import get_logger
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -46,8 +47,19 @@ SNIFF_BYTES = 8192
 # Larger images are refused before they are decoded (a small file can claim a huge
 # canvas: a decompression bomb). 40 million pixels is a 40-megapixel photo.
 MAX_IMAGE_PIXELS = 40_000_000
-# A DOCX is a zip; one that would unpack to more than this is refused before unpacking.
-MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+# A DOCX is a zip, and python-docx reads every part into memory and parses its XML into
+# a tree tens of times its size (6.8 MB of empty paragraphs take over 300 MB). Refused
+# before unpacking: a part or a whole larger than these, or compressed more than this.
+MAX_DOCX_PART_BYTES = 10 * 1024 * 1024
+MAX_DOCX_UNPACKED_BYTES = 20 * 1024 * 1024
+MAX_DOCX_COMPRESSION_RATIO = 100
+# Small parts compress as they please: the ratio is checked above this size only.
+DOCX_RATIO_CHECKED_FROM_BYTES = 1024 * 1024
+# What the tree costs is its elements (about 300 bytes each, read by python-docx), and
+# 10 MB of XML can hold 1.7 million: counted while streaming, before python-docx parses.
+# A 300-page report has about 200,000.
+MAX_DOCX_XML_ELEMENTS = 500_000
+DOCX_XML_SUFFIXES = (".xml", ".rels")
 MAX_TEXT_CHARS = 1_000_000
 THUMBNAIL_PIXELS = 256
 
@@ -238,15 +250,7 @@ def _pdf_created(meta: pypdf.DocumentInformation | None) -> datetime | None:
 
 
 def _extract_docx(data: bytes) -> Extraction:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        # Declared sizes bound what zipfile will unpack, so checking them is enough.
-        unpacked = sum(info.file_size for info in archive.infolist())
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise Unreadable(
-            "extract",
-            f"The DOCX would unpack to {unpacked // 2**20} MB, more than the "
-            f"{MAX_UNPACKED_BYTES // 2**20} MB we unpack; it looks like a zip bomb.",
-        )
+    _check_docx_sizes(data)
     document = docx.Document(io.BytesIO(data))
     parts = [paragraph.text for paragraph in document.paragraphs]
     for table in document.tables:
@@ -264,6 +268,79 @@ def _extract_docx(data: bytes) -> Extraction:
         author=_clean_text(properties.author),
         created=created,
     )
+
+
+def _check_docx_sizes(data: bytes) -> None:
+    """Refuse a DOCX that would take too much memory to read: from the sizes its zip
+    declares (zipfile unpacks no more than a part declares, so they are a bound), then
+    from the elements of its XML, counted as it streams."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        parts = archive.infolist()
+        _check_part_sizes(parts, size=len(data))
+        _check_xml_elements(archive, parts)
+
+
+def _check_part_sizes(parts: list[zipfile.ZipInfo], *, size: int) -> None:
+    unpacked = sum(part.file_size for part in parts)
+    if unpacked > MAX_DOCX_UNPACKED_BYTES:
+        raise Unreadable(
+            "extract",
+            f"The DOCX would unpack to {_megabytes(unpacked)}, more than the "
+            f"{_megabytes(MAX_DOCX_UNPACKED_BYTES)} we read; save it smaller (fewer or "
+            "smaller pictures) or as PDF.",
+        )
+    for part in parts:
+        if part.file_size > MAX_DOCX_PART_BYTES:
+            raise Unreadable(
+                "extract",
+                f"The DOCX part {part.filename} would unpack to {_megabytes(part.file_size)}, "
+                f"more than the {_megabytes(MAX_DOCX_PART_BYTES)} we read of one part; "
+                "split the document or save it as PDF.",
+            )
+    # A declared compressed size cannot be larger than the file it is in.
+    for name, unpacked_size, compressed in [
+        *((part.filename, part.file_size, part.compress_size) for part in parts),
+        ("as a whole", unpacked, size),
+    ]:
+        ratio = unpacked_size / max(min(compressed, size), 1)
+        if unpacked_size > DOCX_RATIO_CHECKED_FROM_BYTES and ratio > MAX_DOCX_COMPRESSION_RATIO:
+            raise Unreadable(
+                "extract",
+                f"The DOCX ({name}) is compressed {ratio:.0f} to 1, more than the "
+                f"{MAX_DOCX_COMPRESSION_RATIO} to 1 of real documents; it looks like a "
+                "zip bomb.",
+            )
+
+
+def _check_xml_elements(archive: zipfile.ZipFile, parts: list[zipfile.ZipInfo]) -> None:
+    elements = 0
+
+    def count(name, attributes) -> None:
+        nonlocal elements
+        elements += 1
+
+    for part in parts:
+        if not part.filename.endswith(DOCX_XML_SUFFIXES):
+            continue
+        parser = xml.parsers.expat.ParserCreate()
+        parser.StartElementHandler = count
+        with archive.open(part) as stream:
+            try:
+                while chunk := stream.read(64 * 1024):
+                    parser.Parse(chunk, False)
+                    if elements > MAX_DOCX_XML_ELEMENTS:
+                        raise Unreadable(
+                            "extract",
+                            f"The DOCX has more than {MAX_DOCX_XML_ELEMENTS:,} XML elements "
+                            f"(in {part.filename}), more than we read; split the document "
+                            "or save it as PDF.",
+                        )
+            except xml.parsers.expat.ExpatError:
+                continue  # python-docx says what is wrong, if it reads that part at all
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 2**20:.1f} MB"
 
 
 def _extract_text(data: bytes) -> Extraction:

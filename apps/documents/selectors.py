@@ -39,7 +39,3 @@ def documents_search(queryset: QuerySet[Document], *, q: str) -> QuerySet[Docume
 
 def document_text(*, document_id: int) -> str:
     return Document.objects.values_list("text", flat=True).get(pk=document_id)
-
-
-def document_by_id(*, document_id: int) -> Document | None:
-    return Document.objects.filter(pk=document_id).defer("text").first()

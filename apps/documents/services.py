@@ -4,10 +4,9 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import PurePath
 
-import structlog
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,23 +14,37 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from apps.documents import pipeline
 from apps.documents.models import Document, ProcessingAttempt
 from city.errors import IllegalStateChange, PayloadTooLarge, UnsupportedMediaType
+from city.logging import get_logger
 from city.tasks import send_task_on_commit
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 PROCESS_TASK = "documents.process_document"
 # Failures that pass by themselves: the same work is tried again later. Anything else
 # (a file we cannot read, a bug) is final for this run and said so on the document.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 NAME_MAX_LENGTH = 200
+TITLE_MAX_LENGTH = Document._meta.get_field("title").max_length
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+# What processing writes, as it is before processing or after it failed.
+NO_RESULTS = {
+    "page_count": None,
+    "text": "",
+    "meta_title": "",
+    "meta_author": "",
+    "meta_created": None,
+    "kind": "",
+    "thumbnail": "",
+}
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,11 @@ def document_upload(
     """
     if not file.size:
         raise ValidationError({"file": ["The file is empty."]})
+    title = title.strip()
+    if len(title) > TITLE_MAX_LENGTH:
+        raise ValidationError(
+            {"title": [f"The title has {len(title)} characters; at most {TITLE_MAX_LENGTH}."]}
+        )
     limit = settings.DOCUMENTS_MAX_UPLOAD_BYTES
     if file.size > limit:
         raise PayloadTooLarge(
@@ -90,7 +108,7 @@ def document_upload(
         with transaction.atomic():
             document = Document.objects.create(
                 owner=owner,
-                title=title.strip() or PurePath(name).stem or name,
+                title=title or PurePath(name).stem or name,
                 original_name=name,
                 file=stored,
                 size=file.size,
@@ -212,24 +230,31 @@ def _finish_processed(claim: Claim, results: pipeline.Results) -> Document | Non
             f"thumbnails/{uuid.uuid4().hex}.png", ContentFile(results.thumbnail_png)
         )
     extraction = results.extraction
-    with transaction.atomic():
-        written = _holding(claim).update(
-            status=Document.Status.PROCESSED,
-            processed_at=timezone.now(),
-            mime_type=results.mime_type,
-            page_count=extraction.page_count,
-            text=extraction.text,
-            meta_title=extraction.title[:500],
-            meta_author=extraction.author[:500],
-            meta_created=extraction.created,
-            kind=results.kind,
-            thumbnail=thumbnail,
-            failure_step="",
-            failure_reason="",
-        )
-        if written:
-            _end_run(claim, ProcessingAttempt.Outcome.PROCESSED)
-            _delete_files_on_commit([claim.document.thumbnail.name])  # a reprocess's old one
+    try:
+        with transaction.atomic():
+            written = _holding(claim).update(
+                status=Document.Status.PROCESSED,
+                processed_at=timezone.now(),
+                mime_type=results.mime_type,
+                page_count=extraction.page_count,
+                text=extraction.text,
+                meta_title=extraction.title[:500],
+                meta_author=extraction.author[:500],
+                meta_created=extraction.created,
+                kind=results.kind,
+                thumbnail=thumbnail,
+                failure_step="",
+                failure_reason="",
+            )
+            if written:
+                _end_run(claim, ProcessingAttempt.Outcome.PROCESSED)
+                _delete_files_on_commit([claim.document.thumbnail.name])  # a reprocess's old one
+    except BaseException:
+        # Nothing refers to the new thumbnail (a database error, the soft time limit):
+        # the file goes with the rolled-back transaction.
+        if thumbnail:
+            default_storage.delete(thumbnail)
+        raise
     if not written:  # deleted meanwhile, or taken over by another run
         _delete_files_on_commit([thumbnail])
         logger.info("document_claim_lost", document_id=claim.document.pk)
@@ -239,15 +264,18 @@ def _finish_processed(claim: Claim, results: pipeline.Results) -> Document | Non
 
 
 def _finish_failed(claim: Claim, *, step: str, reason: str) -> Document | None:
+    # A failed reprocess keeps nothing from the run before: no stale kind, text or thumbnail.
     with transaction.atomic():
         written = _holding(claim).update(
             status=Document.Status.FAILED,
             processed_at=timezone.now(),
             failure_step=step,
             failure_reason=reason,
+            **NO_RESULTS,
         )
         if written:
             _end_run(claim, ProcessingAttempt.Outcome.FAILED, reason)
+            _delete_files_on_commit([claim.document.thumbnail.name])
     logger.info("document_failed", document_id=claim.document.pk, step=step, reason=reason)
     return Document.objects.filter(pk=claim.document.pk).first() if written else None
 
@@ -295,11 +323,12 @@ def document_reprocess(*, document: Document) -> Document:
 
 def document_delete(*, document: Document) -> None:
     """Remove the document and, once that is committed, its stored file and thumbnail."""
+    document_id = document.pk  # delete() sets it to None
     with transaction.atomic():
         files = [document.file.name, document.thumbnail.name]
         document.delete()
         _delete_files_on_commit(files)
-    logger.info("document_deleted", document_id=document.pk)
+    logger.info("document_deleted", document_id=document_id)
 
 
 def _delete_files_on_commit(names: list[str]) -> None:
@@ -333,20 +362,12 @@ def documents_sweep(*, older_than: timedelta | None = None) -> Sweep:
     )
     max_attempts = settings.DOCUMENTS_MAX_ATTEMPTS
     with transaction.atomic():
-        exhausted = list(stale.filter(attempts__gte=max_attempts).values_list("pk", flat=True))
-        stale.filter(pk__in=exhausted).update(
-            status=Document.Status.FAILED,
-            processed_at=now,
-            claim_token=None,
-            failure_step="processing",
-            failure_reason=(
-                f"Processing did not finish in {max_attempts} attempts (the worker stopped "
-                "or ran out of time each time). Reprocess to try again."
-            ),
-        )
-        ProcessingAttempt.objects.filter(
-            document_id__in=exhausted, outcome=ProcessingAttempt.Outcome.RUNNING
-        ).update(outcome=ProcessingAttempt.Outcome.ABANDONED, finished_at=now)
+        out_of_attempts = stale.filter(attempts__gte=max_attempts).only("pk", "thumbnail")
+        exhausted = [
+            document.pk
+            for document in out_of_attempts
+            if _fail_exhausted(stale, document, max_attempts=max_attempts, now=now)
+        ]
         requeued = list(stale.filter(attempts__lt=max_attempts).values_list("pk", flat=True))
         Document.objects.filter(pk__in=requeued, status=Document.Status.PENDING).update(
             queued_at=now
@@ -356,3 +377,36 @@ def documents_sweep(*, older_than: timedelta | None = None) -> Sweep:
     if requeued or exhausted:
         logger.info("documents_swept", requeued=requeued, failed=exhausted)
     return Sweep(requeued=requeued, failed=exhausted)
+
+
+def _fail_exhausted(
+    stale: QuerySet[Document], document: Document, *, max_attempts: int, now: datetime
+) -> bool:
+    """Fail a document whose every attempt stopped short, saying why the last one did
+    (a transient error the retries did not outlast); False if it is no longer stale."""
+    last_error = document.runs.order_by("-id").values_list("error", flat=True).first()
+    if last_error:
+        reason = (
+            f"Processing did not finish in {max_attempts} attempts; the last one stopped "
+            f"on: {last_error[:500]}. Reprocess to try again."
+        )
+    else:
+        reason = (
+            f"Processing did not finish in {max_attempts} attempts (the worker stopped "
+            "or ran out of time each time). Reprocess to try again."
+        )
+    failed = stale.filter(pk=document.pk).update(
+        status=Document.Status.FAILED,
+        processed_at=now,
+        claim_token=None,
+        failure_step="processing",
+        failure_reason=reason,
+        **NO_RESULTS,
+    )
+    if not failed:
+        return False
+    document.runs.filter(outcome=ProcessingAttempt.Outcome.RUNNING).update(
+        outcome=ProcessingAttempt.Outcome.ABANDONED, finished_at=now
+    )
+    _delete_files_on_commit([document.thumbnail.name])
+    return True

@@ -1,6 +1,7 @@
 """Sample files made on the fly (nothing binary is committed): good ones of every accepted
 type, and the bad ones a worker must survive."""
 
+import hashlib
 import io
 import struct
 import zipfile
@@ -75,6 +76,31 @@ def docx_file(paragraphs: list[str] | None = None, *, title: str = "", author: s
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def docx_with_parts(parts: dict[str, bytes]) -> bytes:
+    """A real DOCX with some of its parts replaced or added."""
+    with zipfile.ZipFile(io.BytesIO(docx_file())) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    return zip_file({**members, **parts})
+
+
+def empty_paragraphs(size: int, *, padding: int = 0) -> bytes:
+    """A word/document.xml of about `size` bytes of empty paragraphs: it compresses to
+    almost nothing and costs python-docx an element per six bytes. `padding` bytes of
+    hex noise in a comment bring its compression ratio down."""
+    head = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        b"<w:body>"
+    )
+    comment = b"<!--" + noise(padding // 2).hex().encode() + b"-->" if padding else b""
+    return head + comment + b"<w:p/>" * (size // 6) + b"</w:body></w:document>"
+
+
+def noise(size: int, *, seed: int = 0) -> bytes:
+    """Bytes that do not compress, the same every run."""
+    return hashlib.shake_256(seed.to_bytes(8)).digest(size)
 
 
 def zip_file(members: dict[str, bytes]) -> bytes:

@@ -1,5 +1,6 @@
 import io
 import re
+import zipfile
 
 import pytest
 from PIL import Image
@@ -114,18 +115,53 @@ def test_extract_of_a_bad_file_is_unreadable_with_a_reason(data, mime_type, word
     assert refused.value.step == "extract"
 
 
-def test_extract_refuses_a_docx_that_would_unpack_to_too_much(monkeypatch):
-    monkeypatch.setattr(pipeline, "MAX_UNPACKED_BYTES", 1024 * 1024)
-    bomb = samples.zip_file(
-        {
-            "[Content_Types].xml": b"<x/>",
-            "word/document.xml": b"<x/>",
-            "word/media/zeros.bin": b"\x00" * (2 * 1024 * 1024),
-        }
-    )
-    assert len(bomb) < 10_000
-    with pytest.raises(pipeline.Unreadable, match="zip bomb"):
+def test_extract_refuses_a_small_docx_whose_xml_unpacks_to_megabytes_as_a_zip_bomb():
+    # 6.8 MB of empty paragraphs in a 50 KB upload took python-docx over 300 MB to parse.
+    bomb = samples.docx_with_parts({"word/document.xml": samples.empty_paragraphs(6_800_000)})
+    assert len(bomb) < 100_000
+    with pytest.raises(pipeline.Unreadable, match=r"compressed \d+ to 1.*zip bomb") as refused:
         pipeline.extract(bomb, pipeline.DOCX)
+    assert refused.value.step == "extract"
+
+
+def test_extract_refuses_a_docx_with_too_many_xml_elements_within_the_size_limits():
+    # 9.7 MB of empty paragraphs padded below 100 to 1: 519 MB to parse, were it read.
+    xml = samples.empty_paragraphs(9_700_000, padding=240_000)
+    bomb = samples.docx_with_parts({"word/document.xml": xml})
+    with zipfile.ZipFile(io.BytesIO(bomb)) as archive:
+        part = archive.getinfo("word/document.xml")
+    assert part.file_size < pipeline.MAX_DOCX_PART_BYTES
+    assert part.file_size / part.compress_size < pipeline.MAX_DOCX_COMPRESSION_RATIO
+    with pytest.raises(pipeline.Unreadable, match=r"more than 500,000 XML elements"):
+        pipeline.extract(bomb, pipeline.DOCX)
+
+
+def test_extract_refuses_a_docx_with_a_part_over_the_part_limit(monkeypatch):
+    monkeypatch.setattr(pipeline, "MAX_DOCX_PART_BYTES", 500_000)
+    docx = samples.docx_with_parts({"word/media/image1.png": samples.noise(500_001)})
+    with pytest.raises(pipeline.Unreadable, match=r"part word/media/image1\.png would unpack"):
+        pipeline.extract(docx, pipeline.DOCX)
+
+
+def test_extract_refuses_a_docx_over_the_total_limit(monkeypatch):
+    monkeypatch.setattr(pipeline, "MAX_DOCX_UNPACKED_BYTES", 1_000_000)
+    pictures = {f"word/media/image{n}.png": samples.noise(100_000, seed=n) for n in range(3)}
+    with pytest.raises(pipeline.Unreadable, match=r"would unpack to .* MB, more than the"):
+        pipeline.extract(samples.docx_with_parts(pictures), pipeline.DOCX)
+
+
+def test_extract_reads_a_long_ordinary_docx_within_the_limits():
+    paragraphs = b"".join(
+        b"<w:p><w:r><w:t>Clause %d: %s</w:t></w:r></w:p>"
+        % (n, samples.noise(24, seed=n).hex().encode())
+        for n in range(12_000)
+    )
+    xml = samples.empty_paragraphs(0).replace(b"<w:body>", b"<w:body>" + paragraphs)
+    docx = samples.docx_with_parts({"word/document.xml": xml})
+    with zipfile.ZipFile(io.BytesIO(docx)) as archive:
+        unpacked = archive.getinfo("word/document.xml").file_size
+    assert unpacked > pipeline.DOCX_RATIO_CHECKED_FROM_BYTES
+    assert "Clause 11999" in pipeline.extract(docx, pipeline.DOCX).text
 
 
 # --- classify ---------------------------------------------------------------------------

@@ -123,6 +123,14 @@ def test_upload_without_a_file_is_400(client):
     assert list(error_of(response)["details"]) == ["file"]
 
 
+def test_upload_with_a_title_over_255_characters_is_400_and_stores_nothing(client, media_root):
+    response = post_file(client, b"A note", title="t" * 256)
+    assert response.status_code == 400
+    assert list(error_of(response)["details"]) == ["title"]
+    assert not Document.objects.exists()
+    assert stored_files(media_root) == []
+
+
 def test_upload_as_json_is_415(client):
     response = client.post(URL, {"file": "not a file"}, format="json")
     assert response.status_code == 415
@@ -332,6 +340,25 @@ def test_list_with_a_bad_filter_is_400(client):
     response = client.get(URL, {"status": "lost", "created_after": "yesterday"})
     assert response.status_code == 400
     assert set(error_of(response)["details"]) == {"status", "created"}
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"kind": "bogus"}, "kind"),
+        ({"kind": "LEASE"}, "kind"),
+        ({"status": "bogus"}, "status"),
+        ({"created_after": "2026-02-30"}, "created"),
+        ({"created_before": "bogus"}, "created"),
+    ],
+)
+def test_list_with_one_bad_filter_value_is_400_and_changes_nothing(client, library, query, field):
+    before = list(Document.objects.order_by("pk").values())
+    response = client.get(URL, query)
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "invalid"
+    assert list(error_of(response)["details"]) == [field]
+    assert list(Document.objects.order_by("pk").values()) == before
 
 
 # --- reprocess, delete ------------------------------------------------------------------

@@ -2,13 +2,17 @@ import re
 from datetime import timedelta
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.management import call_command
 from django.db import OperationalError
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
+from structlog.testing import capture_logs
 
-from apps.documents import pipeline, services
+from apps.documents import pipeline, services, tasks
+from apps.documents.api import get_document_summary
 from apps.documents.models import Document, ProcessingAttempt
+from city.celery import app as celery_app
 from city.errors import IllegalStateChange, PayloadTooLarge, UnsupportedMediaType
 from tests.documents import samples
 from tests.documents.conftest import stored_files, upload
@@ -54,6 +58,15 @@ def test_display_name_is_safe_to_show_and_offer(raw, shown):
 
 def test_upload_keeps_a_given_title(owner):
     assert upload(owner, title="  March rent  ").document.title == "March rent"
+
+
+def test_upload_with_a_title_over_255_characters_is_400_and_stores_nothing(owner, media_root):
+    with pytest.raises(ValidationError) as refused:
+        upload(owner, title="t" * 256)
+    assert "title" in refused.value.detail
+    assert not Document.objects.exists()
+    assert stored_files(media_root) == []
+    assert upload(owner, title=f"  {'t' * 255}  ").document.title == "t" * 255
 
 
 def test_upload_of_unknown_type_is_415_and_stores_nothing(owner, media_root):
@@ -195,6 +208,42 @@ def test_a_transient_error_gives_the_claim_back_for_the_retry(owner, monkeypatch
     assert [run.outcome for run in document.runs.all()] == [Outcome.RELEASED, Outcome.PROCESSED]
 
 
+def test_a_thumbnail_is_not_left_behind_when_recording_the_outcome_fails(
+    owner, media_root, monkeypatch
+):
+    document = upload(owner, samples.image(), name="scan.png").document
+    end_run = services._end_run
+
+    def database_gone(claim, outcome, error=""):
+        if outcome == Outcome.PROCESSED:
+            raise OperationalError("server closed the connection unexpectedly")
+        end_run(claim, outcome, error)
+
+    monkeypatch.setattr(services, "_end_run", database_gone)
+    with pytest.raises(OperationalError):
+        services.document_process(document_id=document.pk)
+    assert stored_files(media_root) == [document.file.name]
+    document.refresh_from_db()
+    assert (document.status, document.thumbnail.name) == ("pending", "")
+
+
+def test_a_thumbnail_is_not_left_behind_when_the_time_limit_stops_recording_the_outcome(
+    owner, media_root, monkeypatch
+):
+    document = upload(owner, samples.image(), name="scan.png").document
+    end_run = services._end_run
+
+    def time_is_up(claim, outcome, error=""):
+        if outcome == Outcome.PROCESSED:
+            raise SoftTimeLimitExceeded
+        end_run(claim, outcome, error)
+
+    monkeypatch.setattr(services, "_end_run", time_is_up)
+    failed = services.document_process(document_id=document.pk)
+    assert (failed.status, failed.thumbnail.name) == ("failed", "")
+    assert stored_files(media_root) == [document.file.name]
+
+
 def _claimed_long_ago(document: Document, *, attempts: int = 1) -> None:
     long_ago = timezone.now() - timedelta(hours=1)
     Document.objects.filter(pk=document.pk).update(
@@ -251,6 +300,42 @@ def test_sweep_fails_a_document_out_of_attempts_with_the_reason(owner, settings)
     assert document.runs.get().outcome == Outcome.ABANDONED
 
 
+def test_sweep_fails_a_document_whose_retries_ran_out_with_the_last_error(owner, settings):
+    document = upload(owner).document
+    long_ago = timezone.now() - timedelta(hours=1)
+    Document.objects.filter(pk=document.pk).update(
+        attempts=settings.DOCUMENTS_MAX_ATTEMPTS, queued_at=long_ago
+    )
+    for number in range(1, settings.DOCUMENTS_MAX_ATTEMPTS + 1):
+        ProcessingAttempt.objects.create(
+            document=document, number=number, outcome=Outcome.RELEASED, error=f"timeout {number}"
+        )
+    assert services.documents_sweep().failed == [document.pk]
+    document.refresh_from_db()
+    assert document.status == "failed"
+    assert "the last one stopped on: timeout 3." in document.failure_reason
+    assert "worker stopped" not in document.failure_reason
+
+
+def test_retries_of_a_transient_error_stop_when_the_attempts_do(owner, monkeypatch, settings):
+    document = upload(owner).document
+
+    def database_hiccup(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(pipeline, "run", database_hiccup)
+    monkeypatch.setitem(celery_app.conf, "task_eager_propagates", False)  # retries run inline
+    result = tasks.process_document.apply(args=(document.pk,))
+    # Every delivery claimed the document: none was a retry with nothing left to do.
+    assert result.failed()
+    assert isinstance(result.result, OperationalError)
+    document.refresh_from_db()
+    assert document.attempts == settings.DOCUMENTS_MAX_ATTEMPTS
+    assert [run.outcome for run in document.runs.all()] == [
+        Outcome.RELEASED
+    ] * settings.DOCUMENTS_MAX_ATTEMPTS
+
+
 def test_sweep_command_takes_a_timeout(owner, capsys):
     upload(owner)
     call_command("documents_sweep", "--older-than", "0")
@@ -279,6 +364,49 @@ def test_reprocess_replaces_the_thumbnail(owner, media_root, django_capture_on_c
     assert stored_files(media_root) == sorted([document.file.name, second])
 
 
+def test_a_reprocess_that_fails_keeps_nothing_of_the_earlier_results(
+    owner, media_root, django_capture_on_commit_callbacks
+):
+    document = upload(owner, samples.jpeg_with_exif(), name="passport.jpg").document
+    before = services.document_process(document_id=document.pk)
+    assert before.kind == "identity"
+    assert (before.page_count, before.meta_author, bool(before.thumbnail)) == (
+        1,
+        "Ada Lovelace",
+        True,
+    )
+    services.document_reprocess(document=document)
+    (media_root / document.file.name).write_bytes(b"changed since upload")
+    with django_capture_on_commit_callbacks(execute=True):
+        failed = services.document_process(document_id=document.pk)
+    assert (failed.status, failed.failure_step) == ("failed", "checksum")
+    assert (failed.kind, failed.text, failed.page_count) == ("", "", None)
+    assert (failed.meta_title, failed.meta_author, failed.meta_created) == ("", "", None)
+    assert failed.thumbnail.name == ""
+    assert stored_files(media_root) == [document.file.name]
+    summary = get_document_summary(document.pk, owner_id=owner.pk)
+    assert (summary.status, summary.kind) == ("failed", "")
+
+
+def test_sweep_failing_a_reprocess_keeps_nothing_of_the_earlier_results(
+    owner, media_root, settings, django_capture_on_commit_callbacks
+):
+    document = upload(owner, samples.image(), name="scan.png").document
+    services.document_process(document_id=document.pk)
+    services.document_reprocess(document=document)
+    _claimed_long_ago(document, attempts=settings.DOCUMENTS_MAX_ATTEMPTS)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.documents_sweep().failed == [document.pk]
+    failed = Document.objects.get(pk=document.pk)
+    assert (failed.status, failed.kind, failed.page_count, failed.thumbnail.name) == (
+        "failed",
+        "",
+        None,
+        "",
+    )
+    assert stored_files(media_root) == [document.file.name]
+
+
 def test_reprocess_of_queued_work_is_an_illegal_state_change(owner):
     document = upload(owner).document
     with pytest.raises(IllegalStateChange, match="pending"):
@@ -295,3 +423,13 @@ def test_delete_removes_the_row_and_the_files(
     assert not Document.objects.exists()
     assert not ProcessingAttempt.objects.exists()
     assert stored_files(media_root) == []
+
+
+def test_delete_logs_the_id_of_the_deleted_document(owner):
+    document = upload(owner).document
+    document_id = document.pk
+    with capture_logs() as logs:
+        services.document_delete(document=document)
+    [line] = [line for line in logs if line["event"] == "document_deleted"]
+    assert line["document_id"] == document_id
+    assert line["logger"] == "apps.documents.services"

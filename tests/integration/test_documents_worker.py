@@ -156,14 +156,16 @@ def test_a_mixed_batch_is_processed_and_bad_files_fail_without_harming_the_worke
 def test_a_worker_killed_mid_batch_loses_nothing_and_processes_each_document_once(
     client, live_database_url, redis_url, media_root, tmp_path
 ):
-    # Pages enough that processing, not bookkeeping, takes most of the worker's time: the
-    # kill most likely lands in the middle of a document.
-    pages = [[f"Line {line} of page {page}" for line in range(30)] for page in range(20)]
+    # Pages enough that processing, not bookkeeping, takes most of the worker's time
+    # (about a tenth of a second a document), so a kill sent as soon as a document is
+    # seen claimed lands in the middle of it.
+    pages = [[f"Line {line} of page {page}" for line in range(30)] for page in range(60)]
     worker_options = {
         "database_url": live_database_url,
         "broker_url": redis_url,
         "media_root": media_root,
     }
+    in_progress = Document.objects.filter(status="processing")
     with publishing_to(redis_url):
         ids = [
             upload(client, samples.pdf([[f"Document {n}"], *pages]), f"{n}.pdf") for n in range(30)
@@ -171,18 +173,21 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_processes_each_document_onc
         assert redis.Redis.from_url(redis_url).llen("documents") == 30  # sent on commit
         with documents_worker(**worker_options, log=tmp_path / "first.log") as first:
             deadline = time.monotonic() + WAIT_SECONDS
-            while Document.objects.filter(status="processed").count() < 3:
-                assert time.monotonic() < deadline, "the first worker processed nothing"
-                time.sleep(0.01)
+            while not in_progress.exists():
+                assert time.monotonic() < deadline, "the first worker claimed nothing"
+                time.sleep(0.002)
             servers.stop(first, signal.SIGKILL)
+        # The kill landed mid-document: one stays claimed by a run that will never end.
+        [cut_short] = in_progress.values_list("pk", flat=True)
         assert Document.objects.filter(status="processed").count() < 30
         with documents_worker(**worker_options, log=tmp_path / "second.log") as second:
             documents = wait_until_done(ids, worker=second)
     assert {document.status for document in documents.values()} == {"processed"}
     assert [processed_runs(pk) for pk in ids] == [1] * 30
-    # A run cut short by the kill is recorded as abandoned, and a later run took over.
-    for run in ProcessingAttempt.objects.filter(outcome=ProcessingAttempt.Outcome.ABANDONED):
-        assert documents[run.document_id].attempts == 2
+    # The run cut short by the kill is recorded as abandoned, and a later run took over.
+    abandoned = ProcessingAttempt.objects.filter(outcome=ProcessingAttempt.Outcome.ABANDONED)
+    assert [run.document_id for run in abandoned] == [cut_short]
+    assert documents[cut_short].attempts == 2
 
 
 def test_an_upload_while_redis_is_down_is_processed_once_it_is_back(
