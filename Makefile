@@ -8,7 +8,10 @@ TEST_PROGRAMS := redis-server:redis-server haproxy:haproxy
 
 BENCH_INSTALLED := $(VENV)/.installed-bench
 
-.PHONY: install run split test lint format check-python system-programs bench constraints clean
+# The container tests' engine: where no registry is reachable, podman and local base images.
+STAND_IN_IMAGES := ../shared/tools/stand-in-images.sh
+
+.PHONY: install run split test lint format check-python system-programs container-programs bench constraints clean
 
 install: $(INSTALLED)
 
@@ -34,12 +37,15 @@ split: install system-programs
 system-programs:
 	@deploy/scripts/ensure-programs.sh $(TEST_PROGRAMS)
 
+container-programs:
+	@if [ -f $(STAND_IN_IMAGES) ] && [ "$$(id -u)" = 0 ]; then bash $(STAND_IN_IMAGES); fi
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo
 
-test: lint system-programs
+test: lint system-programs container-programs
 	$(BIN)/pytest
 
 # Every benchmark side by side; QUICK=1 for a short run. Results in bench/results/.

@@ -14,6 +14,9 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))  # above HAProxy's i
 # On SIGTERM, stop accepting and let requests in flight finish for this long.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "25"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# Load Django before binding the port: a replica that a load balancer finds (by DNS) is
+# refused, and retried elsewhere, until it can answer, instead of holding requests.
+preload_app = True
 # Our JSON request line replaces gunicorn's access log.
 accesslog = None
 errorlog = "-"

@@ -75,7 +75,9 @@ def _frontend(bind: str) -> str:
     http-request return status 413 content-type application/json string '{TOO_LARGE}' if {{ req.hdr_val(content-length) gt {MAX_BODY_BYTES} }}
     # A request that reached a server is retried elsewhere only when repeating it is safe.
     http-request disable-l7-retry unless METH_GET || METH_OPTIONS
+    # HAProxy is the edge: what a client says about the scheme is replaced, never trusted.
     http-request set-header X-Forwarded-Proto https if {{ ssl_fc }}
+    http-request set-header X-Forwarded-Proto http unless {{ ssl_fc }}
     option forwardfor
 {routes}    default_backend platform
 """  # noqa: E501 - configuration lines are as long as they are
