@@ -98,20 +98,13 @@ class ListedPropertySerializer(serializers.ModelSerializer):
 
 
 class AvailableUnitSerializer(serializers.ModelSerializer):
+    """A unit as people searching see it: its property in full; offered, so no `active`."""
+
     property = ListedPropertySerializer()
 
     class Meta:
         model = Unit
-        fields = [
-            "id",
-            "property",
-            "label",
-            "bedrooms",
-            "area_m2",
-            "monthly_rent",
-            "deposit",
-            "currency",
-        ]
+        fields = [field for field in UnitSerializer.Meta.fields if field != "active"]
 
 
 class AvailabilityQuerySerializer(_PeriodMixin, serializers.Serializer):
