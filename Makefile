@@ -66,4 +66,4 @@ constraints: $(BENCH_INSTALLED)
 	$(BIN)/pip freeze --exclude-editable > constraints.txt
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .test-db.sqlite3* staticfiles .split .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) db.sqlite3 .test-db-* media staticfiles .split .pytest_cache .ruff_cache .hypothesis
