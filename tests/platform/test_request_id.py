@@ -46,4 +46,4 @@ def test_one_log_line_per_request_with_what_operators_need(api, request_lines, d
     assert line["user_id"] == user.pk
     assert line["service"] == "greeter+documents+leasing"
     assert line["request_id"] == "req-42"
-    assert line["duration_ms"] >= 0
+    assert isinstance(line["duration_ms"], float)
