@@ -15,6 +15,7 @@ body, or raises a DRF ValidationError. Set CITY_HOT_ROUTES=false to serve all in
 
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
+from typing import NamedTuple
 from urllib.parse import parse_qsl
 
 from django.conf import settings
@@ -31,11 +32,19 @@ from city.request_log import RequestLog
 Handler = Callable[[Mapping[str, str], str], dict]
 
 logger = get_logger(__name__)
-_handlers: dict[str, Handler] = {}  # URL name -> handler
+_handlers: dict[str, tuple[Handler, str]] = {}  # URL name -> handler, Vary header
 
 
-def register(url_name: str, handler: Handler) -> None:
-    _handlers[url_name] = handler
+def register(url_name: str, handler: Handler, *, vary: tuple[str, ...] = ()) -> None:
+    """Answer GETs of `url_name` with `handler`; `vary` names the request headers its
+    answer depends on (Accept is added, as DRF adds it)."""
+    _handlers[url_name] = handler, ", ".join([*vary, "Accept"])
+
+
+class _Route(NamedTuple):
+    handler: Handler
+    vary: str
+    allow: str
 
 
 class HotRoutes:
@@ -45,14 +54,14 @@ class HotRoutes:
         self.django = django
         self.log = RequestLog()
         self.json = JSONRenderer()
-        self._routes: dict[str, tuple[Handler, str]] | None = None  # path -> handler, Allow
+        self._routes: dict[str, _Route] | None = None  # by path, once the URLs are loaded
         self._security_headers = _security_headers()
 
     def __call__(self, environ, start_response):
         route = self._route(environ)
         if route is None:
             return self.django(environ, start_response)
-        handler, allow, params = route
+        (handler, vary, allow), params = route
         request_id, started = self.log.begin(environ)
         status, body = _answer(handler, params, environ)
         content = self.json.render(body)
@@ -60,7 +69,7 @@ class HotRoutes:
             f"{status} {status.phrase}",
             [
                 ("Content-Type", self.json.media_type),
-                ("Vary", "Accept-Language, Accept"),
+                ("Vary", vary),
                 *self._security_headers,
                 *_hsts(environ),
                 ("Allow", allow),
@@ -73,13 +82,16 @@ class HotRoutes:
         )
         return [content]
 
-    def _route(self, environ) -> tuple[Handler, str, dict[str, str]] | None:
-        """The handler, its Allow header and the query when this layer may answer, else None."""
+    def _route(self, environ) -> tuple[_Route, dict[str, str]] | None:
+        """The route and the query parameters when this layer may answer, else None."""
         if self._routes is None:
-            self._routes = {reverse(name): (h, _allow(name)) for name, h in _handlers.items()}
-        handler, allow = self._routes.get(environ.get("PATH_INFO"), (None, ""))
+            self._routes = {
+                reverse(name): _Route(handler, vary, _allow(name))
+                for name, (handler, vary) in _handlers.items()
+            }
+        route = self._routes.get(environ.get("PATH_INFO"))
         if (
-            handler is None
+            route is None
             or environ["REQUEST_METHOD"] != "GET"
             or environ.get("HTTP_ACCEPT", "*/*") not in COMMON_ACCEPTS
             or (settings.SECURE_SSL_REDIRECT and not _is_secure(environ))
@@ -89,7 +101,7 @@ class HotRoutes:
         # Decoded as Django decodes request.GET (WSGI strings are latin-1, the bytes UTF-8).
         query = environ.get("QUERY_STRING", "").encode("latin-1").decode("utf-8", "replace")
         params = dict(parse_qsl(query, keep_blank_values=True))
-        return None if FORMAT_PARAMETER in params else (handler, allow, params)
+        return None if FORMAT_PARAMETER in params else (route, params)
 
 
 def _allow(url_name: str) -> str:

@@ -10,4 +10,4 @@ class GreeterConfig(AppConfig):
         from apps.greeter.rest.views import greeting_for
         from city import hot_routes
 
-        hot_routes.register("greeter:greet", greeting_for)
+        hot_routes.register("greeter:greet", greeting_for, vary=("Accept-Language",))
