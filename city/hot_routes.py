@@ -9,7 +9,8 @@ a host not allowed, plain HTTP when HTTPS is required. Django serves the same en
 through DRF for those, and the tests compare both answers byte for byte.
 
 An app registers a handler for one of its URL names in its AppConfig.ready(); the
-handler takes the query parameters and the Accept-Language header and returns the JSON
+handler takes the query parameters and the request's headers (the WSGI environ, as Django's
+request.META) and returns the JSON
 body, or raises a DRF ValidationError. Set CITY_HOT_ROUTES=false to serve all in Django.
 """
 
@@ -29,7 +30,7 @@ from city.logging import get_logger
 from city.negotiation import COMMON_ACCEPTS, FORMAT_PARAMETER
 from city.request_log import RequestLog
 
-Handler = Callable[[Mapping[str, str], str], dict]
+Handler = Callable[[Mapping[str, str], Mapping[str, str]], dict]  # (query, META) -> body
 
 logger = get_logger(__name__)
 _handlers: dict[str, tuple[Handler, str]] = {}  # URL name -> handler, Vary header
@@ -113,7 +114,7 @@ def _allow(url_name: str) -> str:
 
 def _answer(handler: Handler, params: dict[str, str], environ) -> tuple[HTTPStatus, dict]:
     try:
-        return HTTPStatus.OK, handler(params, environ.get("HTTP_ACCEPT_LANGUAGE", ""))
+        return HTTPStatus.OK, handler(params, environ)
     except ValidationError as error:
         return HTTPStatus.BAD_REQUEST, error_body_for(error)
     except Exception:

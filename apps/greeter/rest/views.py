@@ -40,22 +40,21 @@ class GreetView(APIView):
         responses={200: serializers.GreetingSerializer, 400: ErrorSerializer},
     )
     def get(self, request):
-        accept_language = request.META.get("HTTP_ACCEPT_LANGUAGE", "")
-        return Response(greeting_for(request.GET, accept_language))
+        return Response(greeting_for(request.GET, request.META))
 
     def finalize_response(self, request, response, *args, **kwargs):
         patch_vary_headers(response, ["Accept-Language"])  # errors too, as the hot route
         return super().finalize_response(request, response, *args, **kwargs)
 
 
-def greeting_for(params: Mapping[str, str], accept_language: str) -> dict:
+def greeting_for(params: Mapping[str, str], meta: Mapping[str, str]) -> dict:
     """The greeting asked for; a ValidationError says what is wrong with the request.
 
     Also the hot route of GET /api/greeter/greet (city.hot_routes), registered by the app.
     """
     try:
         name = greetings.clean_name(params.get("name"))
-        language = _requested_language(params.get("lang"), accept_language)
+        language = _requested_language(params.get("lang"), meta.get("HTTP_ACCEPT_LANGUAGE", ""))
     except greetings.GreetingError as error:
         raise ValidationError({error.field: [str(error)]}) from error
     greeting_counter().increment(language)
