@@ -8,10 +8,10 @@ hands anything else to Django — other methods, a browser asking for HTML, `?fo
 a host not allowed, plain HTTP when HTTPS is required. Django serves the same endpoint
 through DRF for those, and the tests compare both answers byte for byte.
 
-An app registers a handler for one of its URL names in its AppConfig.ready(); the
-handler takes the query parameters and the request's headers (the WSGI environ, as Django's
-request.META) and returns the JSON
-body, or raises a DRF ValidationError. Set CITY_HOT_ROUTES=false to serve all in Django.
+An app registers a handler for one of its URL names in its AppConfig.ready(); the handler
+takes the query parameters and the request's headers (the WSGI environ, as Django's
+request.META) and returns the JSON body, or raises a DRF ValidationError. Set
+CITY_HOT_ROUTES=false to serve everything in Django.
 """
 
 from collections.abc import Callable, Mapping
