@@ -5,17 +5,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from apps.documents.models import Document
+from tests.contract import error_of
 from tests.documents import samples
 from tests.documents.conftest import stored_files
 
 URL = "/api/documents/"
-
-
-def error_of(response) -> dict:
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
-    return body["error"]
 
 
 @pytest.fixture

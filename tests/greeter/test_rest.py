@@ -3,18 +3,12 @@ from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 
 from apps.greeter.models import Newcomer, Welcome
+from tests.contract import error_of
 from tests.factories import PASSWORD, NewcomerFactory, UserFactory
 
 GREET = "/api/greeter/greet"
 REGISTER = "/api/greeter/newcomers/"
 ME = "/api/greeter/newcomers/me/"
-
-
-def error_of(response) -> dict:
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
-    return body["error"]
 
 
 # --- greet ----------------------------------------------------------------------------

@@ -9,18 +9,13 @@ from django.utils import timezone
 from apps.documents.services import document_process, document_upload
 from apps.leasing import services
 from apps.leasing.models import Application, Lease, Property, Unit
+from tests.contract import error_of
 from tests.factories import LeaseFactory, ManagerFactory, PropertyFactory, UnitFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/leasing"
 AVAILABLE = f"{API}/units/available/"
-
-
-def error_of(response) -> dict:
-    body = response.json()
-    assert set(body) == {"error"}
-    return body["error"]
 
 
 @pytest.fixture
