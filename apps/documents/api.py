@@ -8,9 +8,9 @@ in the deployment, the same question goes to it over HTTP, asked as the user bei
 
 from dataclasses import dataclass
 
-from city.peers import PeerClient, local_or_remote
+from city.peers import PeerClient, PeerUnavailable, local_or_remote
 
-__all__ = ["PROCESSED", "DocumentSummary", "get_document_summary"]
+__all__ = ["PROCESSED", "DocumentSummary", "get_document_summary", "get_processing_counts"]
 
 PROCESSED = "processed"
 
@@ -63,3 +63,23 @@ def _summary_from_peer(*, document_id: int, owner_id: int) -> DocumentSummary | 
         mime_type=document["mime_type"],
         title=document["title"],
     )
+
+
+def get_processing_counts() -> dict[str, int]:
+    """How many documents are in each processing status (pending, processing, processed,
+    failed), over every owner's documents."""
+    counts = local_or_remote("documents", local=_counts_here, remote=_counts_from_peer)
+    return counts()
+
+
+def _counts_here() -> dict[str, int]:
+    from apps.documents.selectors import processing_counts
+
+    return processing_counts()
+
+
+def _counts_from_peer() -> dict[str, int]:
+    answer = PeerClient("documents").get("/api/documents/counts/")
+    if answer is None:  # the load balancer sent it where the documents service is not
+        raise PeerUnavailable("The documents service is not reachable at CITY_PEER_URL.")
+    return answer["counts"]

@@ -2,7 +2,7 @@
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr
 
 from apps.documents.models import Document
@@ -19,6 +19,12 @@ def documents_for_owner(*, owner_id: int) -> QuerySet[Document]:
         .defer("text")
         .annotate(excerpt=Substr("text", 1, EXCERPT_CHARS))
     )
+
+
+def processing_counts() -> dict[str, int]:
+    """How many documents are in each processing status, every status named (0 if none)."""
+    counted = dict(Document.objects.order_by().values_list("status").annotate(count=Count("pk")))
+    return {status: counted.get(status, 0) for status in Document.Status.values}
 
 
 def document_for_owner(*, owner_id: int, document_id: int) -> Document | None:

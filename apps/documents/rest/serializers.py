@@ -93,3 +93,11 @@ class UploadResultSerializer(DocumentSerializer):
 
     class Meta(DocumentSerializer.Meta):
         fields = [*DocumentSerializer.Meta.fields, "duplicate"]
+
+
+class ProcessingCountsSerializer(serializers.Serializer):
+    counts = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Documents per status: " + ", ".join(Document.Status.values),
+    )
+    total = serializers.IntegerField()

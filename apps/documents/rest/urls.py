@@ -6,6 +6,7 @@ app_name = "documents"
 
 urlpatterns = [
     path("", views.DocumentCollectionView.as_view(), name="collection"),
+    path("counts/", views.ProcessingCountsView.as_view(), name="counts"),
     path("<int:pk>/", views.DocumentView.as_view(), name="detail"),
     path("<int:pk>/download/", views.DocumentDownloadView.as_view(), name="download"),
     path("<int:pk>/text/", views.DocumentTextView.as_view(), name="text"),

@@ -88,6 +88,21 @@ class DocumentView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class ProcessingCountsView(APIView):
+    """Counts over every owner's documents: numbers only, so anyone may read them (the
+    city dashboard shows them)."""
+
+    permission_classes = ()
+
+    @extend_schema(
+        summary="How many documents are in each processing status",
+        responses=serializers.ProcessingCountsSerializer,
+    )
+    def get(self, request):
+        counts = selectors.processing_counts()
+        return Response({"counts": counts, "total": sum(counts.values())})
+
+
 class DocumentReprocessView(APIView):
     @extend_schema(
         summary="Process a document again",
