@@ -9,6 +9,7 @@ import time
 import structlog
 from django.conf import settings
 
+from city import request_counts
 from city.logging import get_logger
 from city.peers import remember_caller
 from city.request_id import HEADER, META_KEY, request_id_from
@@ -35,6 +36,7 @@ class RequestLog:
         return [*named, (INSTANCE_HEADER, self.instance)] if self.instance else named
 
     def end(self, *, method: str, path: str, status: int, started: float, user_id: int | None):
+        request_counts.count(path, status)
         logger.info(
             "request",
             method=method,

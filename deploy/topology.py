@@ -25,6 +25,7 @@ from pathlib import Path
 
 import httpx
 
+from city import haproxy_stats
 from city.services import SERVICES
 from deploy import processes
 from deploy.haproxy.render import Replica, render
@@ -171,6 +172,9 @@ class Topology:
             "CELERY_BROKER_URL": self.redis_url,
             "CITY_REDIS_URL": self.redis_url,
             "CITY_PEER_URL": self.url,
+            # Shared by every process: throttling counts, the dashboard's traffic readings.
+            "CACHE_URL": self.redis_url,
+            "CITY_HAPROXY_STATS_URL": f"{self.stats_url}/;csv",
             "STATIC_ROOT": str(self.state / "static"),
             "MEDIA_ROOT": str(self.state / "media"),
             # Plain HTTP on loopback: no TLS in front, so no HTTPS redirect or secure cookies.
@@ -247,7 +251,7 @@ class Topology:
         """A Celery worker for every service's queue (another can be added)."""
         env = env or self.processes["worker"].env
         command = processes.celery_worker_command(
-            queues=["documents", "greeter"],
+            queues=[service.queue for service in SERVICES.values()],
             concurrency=env.get("CELERY_CONCURRENCY", "2"),
             hostname=f"{name}@%h",
         )
@@ -327,12 +331,9 @@ class Topology:
     def _stats(self) -> list[dict[str, str]]:
         """HAProxy's stats page (CSV), a dict per row; empty while HAProxy does not answer."""
         try:
-            csv = httpx.get(f"{self.stats_url}/;csv", timeout=2).text
-        except httpx.TransportError:
+            return haproxy_stats.read(f"{self.stats_url}/;csv", timeout=2)
+        except httpx.HTTPError:
             return []
-        header, *rows = csv.splitlines()
-        names = header.lstrip("# ").split(",")
-        return [dict(zip(names, row.split(","), strict=False)) for row in rows if row]
 
     def _worker_ready(self) -> bool:
         return processes.celery_worker_ready(self.processes["worker"].log)

@@ -1,0 +1,44 @@
+"""Requests this process has answered, per service, counted since it started.
+
+The dashboard's source for a deployment with no load balancer in front (the combined
+one): HAProxy counts requests per service at the edge, a lone process counts its own.
+"""
+
+import threading
+import time
+from dataclasses import dataclass
+
+from city.services import SERVICES
+
+PLATFORM = "platform"  # pages every deployment serves: the dashboard, admin, docs, probes
+STARTED_AT = time.time()
+
+
+@dataclass(frozen=True)
+class Totals:
+    requests: int = 0
+    errors: int = 0  # answered 5xx: the server failed, not the client
+
+
+_lock = threading.Lock()  # gthread workers answer from several threads
+_totals: dict[str, Totals] = {}
+
+
+def service_of(path: str) -> str:
+    """The service that answers `path`: /api/<service>/..., else the platform."""
+    parts = path.split("/", 3)  # "", "api", "<service>", the rest
+    if len(parts) > 3 and parts[1] == "api" and parts[2] in SERVICES:
+        return parts[2]
+    return PLATFORM
+
+
+def count(path: str, status: int) -> None:
+    service = service_of(path)
+    with _lock:
+        totals = _totals.get(service, Totals())
+        _totals[service] = Totals(totals.requests + 1, totals.errors + (status >= 500))
+
+
+def snapshot() -> dict[str, Totals]:
+    with _lock:
+        return dict(_totals)
