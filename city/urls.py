@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),
+    path("", include("apps.dashboard.urls")),
 ] + [
     path(service.url_prefix, include(f"{service.app}.rest.urls"))
     for service in services_named(settings.CITY_SERVICES)

@@ -36,6 +36,9 @@ CITY_INSTANCE = env.str("CITY_INSTANCE", default="")
 # Where a service reaches the services not installed in its deployment: the load balancer.
 CITY_PEER_URL = env.str("CITY_PEER_URL", default="http://127.0.0.1:8080")
 CITY_PEER_TIMEOUT_SECONDS = env.float("CITY_PEER_TIMEOUT_SECONDS", default=5.0)
+# HAProxy's stats as CSV, where a load balancer is in front: the dashboard reads each
+# service's replicas and traffic there. Empty: it shows this process.
+CITY_HAPROXY_STATS_URL = env.str("CITY_HAPROXY_STATS_URL", default="")
 # Answer the hottest anonymous JSON GETs in front of Django's handler (city/hot_routes.py).
 CITY_HOT_ROUTES = env.bool("CITY_HOT_ROUTES", default=True)
 
@@ -57,7 +60,12 @@ PLATFORM_APPS = [
 
 
 def installed_apps(services: list[str]) -> list[str]:
-    return PLATFORM_APPS + [service.app for service in services_named(services)]
+    # The dashboard comes with every deployment: it shows the city from wherever it is.
+    return [
+        *PLATFORM_APPS,
+        "apps.dashboard",
+        *(service.app for service in services_named(services)),
+    ]
 
 
 INSTALLED_APPS = installed_apps(CITY_SERVICES)

@@ -1,0 +1,80 @@
+"""Requests per second and error rate over the last minute, from running totals.
+
+HAProxy and this process count requests since they started. Each time the dashboard
+asks, the totals are kept as a reading; a rate is the difference between now and the
+oldest reading of the last minute. HAProxy's readings are kept in the cache, so every
+process serving the dashboard shares them (with a shared cache: CACHE_URL).
+"""
+
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from city.request_counts import Totals
+
+WINDOW_SECONDS = 60
+READING_EVERY_SECONDS = 1  # a reading a second at most, however many people are looking
+
+Reading = tuple[float, dict[str, Totals]]  # (when, totals per service)
+
+
+@dataclass(frozen=True)
+class Rate:
+    requests_per_second: float
+    error_rate: float | None  # the share of requests answered 5xx; None without requests
+
+
+@dataclass(frozen=True)
+class Rates:
+    window_seconds: float | None  # what the rates are over; None before a second reading
+    per_service: dict[str, Rate]
+
+
+def rates_over_last_minute(
+    key: str, totals: dict[str, Totals], *, now: float, counted_since: Reading | None = None
+) -> Rates:
+    """Rates from the readings kept under `key` to `totals`, read at `now`.
+
+    `counted_since` is a reading known without asking (zeros when this process started),
+    used until there are readings of the last minute."""
+    readings = [
+        reading
+        for reading in [*([counted_since] if counted_since else []), *cache.get(key, [])]
+        if not _counted_backwards(reading[1], totals)  # HAProxy or the process restarted
+    ]
+    readings = _within_window(readings, now)
+    if not readings or now - readings[-1][0] >= READING_EVERY_SECONDS:
+        cache.set(key, [*readings, (now, totals)], timeout=2 * WINDOW_SECONDS)
+    if not readings or now <= readings[0][0]:
+        return Rates(window_seconds=None, per_service={})
+    then, before = readings[0]
+    elapsed = now - then
+    return Rates(
+        window_seconds=round(elapsed, 1),
+        per_service={
+            name: _rate(before.get(name, Totals()), current, elapsed)
+            for name, current in totals.items()
+        },
+    )
+
+
+def _within_window(readings: list[Reading], now: float) -> list[Reading]:
+    """The newest reading at least a minute old (the base of the rates) and every later one."""
+    readings = sorted(readings, key=lambda reading: reading[0])
+    old = [index for index, (when, _) in enumerate(readings) if when <= now - WINDOW_SECONDS]
+    return readings[old[-1] :] if old else readings
+
+
+def _counted_backwards(before: dict[str, Totals], now: dict[str, Totals]) -> bool:
+    return any(
+        now.get(name, Totals()).requests < totals.requests for name, totals in before.items()
+    )
+
+
+def _rate(before: Totals, now: Totals, elapsed: float) -> Rate:
+    requests = now.requests - before.requests
+    errors = now.errors - before.errors
+    return Rate(
+        requests_per_second=round(requests / elapsed, 2),
+        error_rate=round(errors / requests, 4) if requests else None,
+    )
