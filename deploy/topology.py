@@ -172,8 +172,8 @@ class Topology:
             "CELERY_BROKER_URL": self.redis_url,
             "CITY_REDIS_URL": self.redis_url,
             "CITY_PEER_URL": self.url,
-            # Shared by every process: throttling counts, the dashboard's traffic readings.
-            "CACHE_URL": self.redis_url,
+            # The dashboard's traffic readings, shared by every replica that serves it.
+            "DASHBOARD_CACHE_URL": self.redis_url,
             "CITY_HAPROXY_STATS_URL": f"{self.stats_url}/;csv",
             "STATIC_ROOT": str(self.state / "static"),
             "MEDIA_ROOT": str(self.state / "media"),

@@ -2,15 +2,19 @@
 
 HAProxy and this process count requests since they started. Each time the dashboard
 asks, the totals are kept as a reading; a rate is the difference between now and the
-oldest reading of the last minute. HAProxy's readings are kept in the cache, so every
-process serving the dashboard shares them (with a shared cache: CACHE_URL).
+oldest reading of the last minute. Readings are kept in the "dashboard" cache: with a
+shared one (DASHBOARD_CACHE_URL), every replica serving the dashboard shares HAProxy's.
+Where that cache is down, rates wait for it: the readings are a convenience, not a source.
 """
 
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.core.cache import caches
 
+from city.logging import get_logger
 from city.request_counts import Totals
+
+logger = get_logger(__name__)
 
 WINDOW_SECONDS = 60
 READING_EVERY_SECONDS = 1  # a reading a second at most, however many people are looking
@@ -39,12 +43,12 @@ def rates_over_last_minute(
     used until there are readings of the last minute."""
     readings = [
         reading
-        for reading in [*([counted_since] if counted_since else []), *cache.get(key, [])]
+        for reading in [*([counted_since] if counted_since else []), *_stored(key)]
         if not _counted_backwards(reading[1], totals)  # HAProxy or the process restarted
     ]
     readings = _within_window(readings, now)
     if not readings or now - readings[-1][0] >= READING_EVERY_SECONDS:
-        cache.set(key, [*readings, (now, totals)], timeout=2 * WINDOW_SECONDS)
+        _store(key, [*readings, (now, totals)])
     if not readings or now <= readings[0][0]:
         return Rates(window_seconds=None, per_service={})
     then, before = readings[0]
@@ -56,6 +60,21 @@ def rates_over_last_minute(
             for name, current in totals.items()
         },
     )
+
+
+def _stored(key: str) -> list[Reading]:
+    try:
+        return caches["dashboard"].get(key, [])
+    except Exception as error:  # any cache backend's failure: rates wait for it
+        logger.warning("dashboard_readings_unavailable", error=str(error))
+        return []
+
+
+def _store(key: str, readings: list[Reading]) -> None:
+    try:
+        caches["dashboard"].set(key, readings, timeout=2 * WINDOW_SECONDS)
+    except Exception as error:
+        logger.warning("dashboard_readings_unavailable", error=str(error))
 
 
 def _within_window(readings: list[Reading], now: float) -> list[Reading]:

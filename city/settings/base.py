@@ -112,7 +112,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+CACHES = {
+    "default": env.cache("CACHE_URL", default="locmemcache://"),
+    # The dashboard's traffic readings; shared (Redis) where several replicas serve it.
+    "dashboard": env.cache("DASHBOARD_CACHE_URL", default="locmemcache://"),
+}
 
 # Redis for shared counters (greetings per language); empty keeps them per process.
 CITY_REDIS_URL = env.str("CITY_REDIS_URL", default="")
