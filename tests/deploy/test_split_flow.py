@@ -3,10 +3,10 @@
 import os
 import signal
 
-import httpx
 import pytest
 
 from tests import servers
+from tests.deploy.clients import as_user, ok, register
 from tests.documents import samples
 
 MAKE_MANAGER = """
@@ -16,27 +16,6 @@ manager = User.objects.create_user("flow-manager", password="a-long-pass-phrase"
 manager.user_permissions.add(Permission.objects.get(codename="manage_properties"))
 print(Token.objects.create(user=manager).key)
 """
-
-
-def as_user(topology, token: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=topology.url, headers={"Authorization": f"Token {token}"}, timeout=30
-    )
-
-
-def ok(response: httpx.Response, status: int = 200) -> dict:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def register(topology, name: str, language: str = "en") -> dict:
-    newcomer = {
-        "username": name,
-        "email": f"{name}@example.org",
-        "password": "a-long-pass-phrase",
-        "language": language,
-    }
-    return ok(httpx.post(f"{topology.url}/api/greeter/newcomers/", json=newcomer), 201)
 
 
 @pytest.fixture(scope="module")
