@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 # System programs the tests start (program:Debian package).
-TEST_PROGRAMS := redis-server:redis-server haproxy:haproxy
+TEST_PROGRAMS := redis-server:redis-server haproxy:haproxy chromium:chromium
 
 BENCH_INSTALLED := $(VENV)/.installed-bench
 
@@ -66,4 +66,4 @@ constraints: $(BENCH_INSTALLED)
 	$(BIN)/pip freeze --exclude-editable > constraints.txt
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .test-db-* media staticfiles .split .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) db.sqlite3 .test-db-* media staticfiles .split .pytest_cache .ruff_cache .hypothesis test-artifacts

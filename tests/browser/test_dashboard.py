@@ -1,0 +1,168 @@
+"""The city dashboard in a real browser, over both topologies: what a person sees at /."""
+
+import os
+import signal
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from city.services import SERVICES
+from tests import servers
+from tests.browser.conftest import screenshot
+from tests.deploy.clients import as_user, ok, register
+from tests.documents import samples
+
+# The page refreshes every 3 s; a source's failure shows within a few refreshes.
+CHANGE_SHOWN_MS = 20_000
+GREET = "/api/greeter/greet?name=Ada&lang=fr"
+
+
+def panel(page: Page, name: str):
+    return page.locator(f'[data-panel="{name}"]')
+
+
+def replica(page: Page, name: str):
+    return page.locator(f'[data-replica="{name}"]')
+
+
+def expect_unavailable_without_reload(page: Page, name: str) -> None:
+    page.evaluate("window.loadedOnce = true")  # gone if the page were loaded again
+    expect(panel(page, name)).to_have_attribute("data-available", "false", timeout=CHANGE_SHOWN_MS)
+    expect(panel(page, name).locator(".unavailable")).to_have_text("Unavailable")
+    assert page.evaluate("window.loadedOnce") is True
+
+
+@dataclass
+class Combined:
+    url: str
+    broker: ExitStack  # close() stops the broker
+
+
+@pytest.fixture
+def combined(tmp_path, live_database_url, collected_static) -> Combined:
+    """Every service in one gunicorn, as `make run` serves them, with a broker and a worker."""
+    with ExitStack() as stack:
+        broker = ExitStack()
+        broker_url = broker.enter_context(servers.redis_server(tmp_path))
+        stack.enter_context(broker)
+        env = servers.production_env(
+            DATABASE_URL=live_database_url,
+            STATIC_ROOT=collected_static,
+            CELERY_BROKER_URL=broker_url,
+            DJANGO_SETTINGS_MODULE="city.settings.production",
+        )
+        stack.enter_context(
+            servers.celery_worker(queues=list(SERVICES), env=env, log=tmp_path / "worker.log")
+        )
+        url = stack.enter_context(
+            servers.gunicorn("city.settings.production", env=env, log=tmp_path / "web.log")
+        )
+        yield Combined(url, broker)
+
+
+def test_the_combined_dashboard_shows_this_process_queues_and_documents(page, combined):
+    page.goto(combined.url)
+
+    expect(page).to_have_title("City")
+    for name in SERVICES:
+        row = page.locator(f'[data-service="{name}"]')
+        expect(row).to_contain_text("installed")
+        expect(row.locator(".replica.up")).to_have_count(1)
+    expect(panel(page, "services")).to_contain_text("counted by this process")
+    for name in SERVICES:
+        expect(panel(page, "queues").locator(f'[data-queue="{name}"]')).to_be_visible()
+    expect(panel(page, "queues").locator("[data-worker]")).to_contain_text("test-")
+    expect(panel(page, "documents").locator("[data-count]")).to_have_count(4)
+    for link in ("API docs", "Browsable API", "Admin"):
+        assert page.get_by_role("link", name=link).is_visible()
+
+
+def test_a_stopped_broker_turns_the_queues_panel_unavailable(page, combined):
+    page.goto(combined.url)
+    expect(panel(page, "queues")).to_have_attribute("data-available", "true")
+
+    combined.broker.close()
+
+    expect_unavailable_without_reload(page, "queues")
+    expect(panel(page, "queues").locator(".reason")).to_contain_text("broker")
+    expect(panel(page, "services")).to_have_attribute("data-available", "true")
+    expect(panel(page, "documents")).to_have_attribute("data-available", "true")
+
+
+def test_the_links_lead_to_the_api_docs_and_the_browsable_api(page, combined):
+    page.goto(combined.url)
+    page.get_by_role("link", name="Browsable API").click()
+    expect(page.locator("body")).to_contain_text("generated_at")
+    page.go_back()
+    page.get_by_role("link", name="API docs").click()
+    expect(page.locator(".swagger-ui")).to_be_visible()
+
+
+# --- the split topology: 2 replicas of each service behind HAProxy --------------------
+
+
+def test_the_split_dashboard_shows_every_replica_and_the_traffic_from_haproxy(page, topology):
+    resident = register(topology, "dora")
+    with as_user(topology, resident["token"]) as dora:
+        for title, content in (("pay.pdf", samples.pdf([["Payslip"]])), ("note.txt", b"Hi")):
+            ok(dora.post("/api/documents/", files={"file": (title, content)}), 202)
+    page.goto(topology.url)
+
+    for replica_name in (replica.name for replica in topology.replicas()):
+        expect(replica(page, replica_name)).to_have_class("replica up")
+    expect(panel(page, "services")).to_contain_text("counted by HAProxy")
+    expect(panel(page, "queues").locator("[data-worker]")).to_have_count(1)
+    processed = panel(page, "documents").locator('[data-count="processed"] dd')
+    expect(processed).to_have_text("2", timeout=CHANGE_SHOWN_MS)
+
+    with httpx.Client(base_url=topology.url) as client:
+        for _ in range(300):
+            client.get(GREET)
+    greeter_rate = page.locator('[data-service="greeter"] td.number').first
+    expect(greeter_rate).not_to_have_text("0.0", timeout=CHANGE_SHOWN_MS)
+    expect(greeter_rate).not_to_have_text("—")
+    screenshot(page, "dashboard-split")  # the README's picture
+
+
+def test_a_killed_replica_turns_down_on_the_page_and_up_again(page, topology):
+    page.goto(topology.url)
+    expect(replica(page, "greeter-1")).to_have_class("replica up")
+
+    os.killpg(topology.processes["greeter-1"].popen.pid, signal.SIGKILL)
+    expect(replica(page, "greeter-1")).to_have_class("replica down", timeout=CHANGE_SHOWN_MS)
+    expect(replica(page, "greeter-2")).to_have_class("replica up")
+
+    topology.revive("greeter-1")
+    expect(replica(page, "greeter-1")).to_have_class("replica up", timeout=CHANGE_SHOWN_MS)
+
+
+def test_a_stopped_broker_turns_the_split_queues_panel_unavailable(page, topology):
+    page.goto(topology.url)
+    expect(panel(page, "queues")).to_have_attribute("data-available", "true")
+
+    topology.processes["redis"].stop()
+    try:
+        expect_unavailable_without_reload(page, "queues")
+        expect(panel(page, "services")).to_have_attribute("data-available", "true")
+        expect(panel(page, "documents")).to_have_attribute("data-available", "true")
+    finally:
+        topology.revive("redis")
+    queues = panel(page, "queues")
+    expect(queues).to_have_attribute("data-available", "true", timeout=CHANGE_SHOWN_MS)
+
+
+def test_the_page_keeps_its_figures_and_says_so_when_the_city_stops_answering(page, topology):
+    page.goto(topology.url)
+    expect(page.locator("#updated")).not_to_have_class("stale")
+
+    topology.processes["haproxy"].stop()
+    try:
+        expect(page.locator("#updated")).to_have_class("stale", timeout=CHANGE_SHOWN_MS)
+        expect(page.locator("#updated")).to_contain_text("Not updated since")
+        expect(replica(page, "leasing-2")).to_be_visible()
+    finally:
+        topology.revive("haproxy")
+    expect(page.locator("#updated")).not_to_have_class("stale", timeout=CHANGE_SHOWN_MS)
