@@ -38,6 +38,14 @@ class PayloadTooLarge(CityError):
     default_detail = "The request body is too large."
 
 
+class Unavailable(CityError):
+    """Something the answer needs (a store, a broker) does not answer; worth a retry later."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "unavailable"
+    default_detail = "A resource this request needs is unavailable; try again shortly."
+
+
 class UnsupportedMediaType(CityError):
     """Content of a type the service does not take (decided from the bytes, not the name)."""
 

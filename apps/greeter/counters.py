@@ -13,6 +13,7 @@ from collections import Counter
 import redis
 from django.conf import settings
 
+from city.errors import Unavailable
 from city.logging import get_logger
 
 logger = get_logger(__name__)
@@ -54,7 +55,12 @@ class RedisCounter:
             logger.warning("greeting_count_paused", error=str(error))
 
     def counts(self) -> dict[str, int]:
-        raw = self._client.hgetall(REDIS_KEY)
+        try:
+            raw = self._client.hgetall(REDIS_KEY)
+        except redis.RedisError as error:
+            raise Unavailable(
+                f"Greeting counts are unavailable: their Redis does not answer ({error})."
+            ) from error
         return {key.decode(): int(value) for key, value in raw.items()}
 
 

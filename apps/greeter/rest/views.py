@@ -71,7 +71,8 @@ class GreetingCountsView(APIView):
     permission_classes = (AllowAny,)
 
     @extend_schema(
-        summary="Greetings served, per language", responses=serializers.GreetingCountsSerializer
+        summary="Greetings served, per language",
+        responses={200: serializers.GreetingCountsSerializer, 503: ErrorSerializer},
     )
     def get(self, request):
         counter = greeting_counter()
