@@ -5,6 +5,7 @@ service), `svname` the server (a replica), or FRONTEND / BACKEND for the proxy's
 """
 
 import csv
+import socket
 
 import httpx
 
@@ -15,3 +16,27 @@ def read(csv_url: str, *, timeout: float) -> list[dict[str, str]]:
     response.raise_for_status()
     header, _, rows = response.text.partition("\n")
     return list(csv.DictReader(rows.splitlines(), fieldnames=header.lstrip("# ").split(",")))
+
+
+class StatsUnavailable(Exception):
+    pass
+
+
+def read_every_edge(csv_url: str, *, timeout: float) -> dict[str, list[dict[str, str]]]:
+    """The stats of every HAProxy the URL's host name resolves to, by address.
+
+    Several HAProxy replicas (a headless Service in Kubernetes) each count their own
+    requests and check every replica themselves: one read would see only one of them.
+    Raises StatsUnavailable when the name does not resolve or one does not answer."""
+    url = httpx.URL(csv_url)
+    try:
+        found = socket.getaddrinfo(url.host, url.port or 80, type=socket.SOCK_STREAM)
+    except OSError as error:
+        raise StatsUnavailable(f"{url.host} does not resolve: {error}") from error
+    edges = {}
+    for address in sorted({address[4][0] for address in found}):
+        try:
+            edges[address] = read(str(url.copy_with(host=address)), timeout=timeout)
+        except httpx.HTTPError as error:
+            raise StatsUnavailable(f"the HAProxy at {address} does not answer: {error}") from error
+    return edges

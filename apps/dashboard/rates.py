@@ -40,15 +40,20 @@ def rates_over_last_minute(
     """Rates from the readings kept under `key` to `totals`, read at `now`.
 
     `counted_since` is a reading known without asking (zeros when this process started),
-    used until there are readings of the last minute."""
-    readings = [
-        reading
-        for reading in [*([counted_since] if counted_since else []), *_stored(key)]
-        if not _counted_backwards(reading[1], totals)  # HAProxy or the process restarted
-    ]
-    readings = _within_window(readings, now)
+    the base until there is a reading of its own: the first answer is over the process's
+    life, the next ones over the last minute (the seconds since the first, up to 60)."""
+    readings = _within_window(
+        [
+            reading
+            for reading in _stored(key)
+            if not _counted_backwards(reading[1], totals)  # HAProxy or the process restarted
+        ],
+        now,
+    )
     if not readings or now - readings[-1][0] >= READING_EVERY_SECONDS:
         _store(key, [*readings, (now, totals)])
+    if not readings and counted_since:
+        readings = [counted_since]
     if not readings or now <= readings[0][0]:
         return Rates(window_seconds=None, per_service={})
     then, before = readings[0]

@@ -10,6 +10,12 @@ class PanelSerializer(serializers.Serializer):
     available = serializers.BooleanField()
     reason = serializers.CharField(required=False, help_text="Why the panel is unavailable.")
 
+    def to_representation(self, panel: dict) -> dict:
+        # Only what the panel has: DRF would write a nullable field the panel lacks as null.
+        return {
+            name: value for name, value in super().to_representation(panel).items() if name in panel
+        }
+
 
 class ReplicaSerializer(serializers.Serializer):
     name = serializers.CharField()

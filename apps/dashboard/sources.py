@@ -13,7 +13,6 @@ import socket
 import time
 from dataclasses import dataclass
 
-import httpx
 import redis
 from django.conf import settings
 from django.db import DatabaseError
@@ -58,21 +57,32 @@ def traffic() -> TrafficReadings:
 
 
 def traffic_from_haproxy(csv_url: str) -> TrafficReadings:
+    """Every HAProxy's view, added up: requests summed over them, and each replica as the
+    HAProxy that finds it least healthy sees it (that one sends it no traffic)."""
     try:
-        rows = haproxy_stats.read(csv_url, timeout=SOURCE_TIMEOUT_SECONDS)
-    except httpx.HTTPError as error:
-        raise SourceUnavailable(f"HAProxy's stats at {csv_url} do not answer: {error}") from error
-    replicas: dict[str, list[Replica]] = {name: [] for name in SERVICES}
-    totals: dict[str, Totals] = {}
-    for row in rows:
-        service = row["pxname"]
-        if service not in SERVICES or row["svname"] == "FRONTEND":
-            continue
-        if row["svname"] == "BACKEND":
-            totals[service] = Totals(int(row["req_tot"] or 0), int(row["hrsp_5xx"] or 0))
-        elif not row["status"].startswith("MAINT (resolution)"):  # a DNS slot left empty
-            replicas[service].append(_replica_of(row))
-    return TrafficReadings("haproxy", replicas, totals, counted_since=None)
+        edges = haproxy_stats.read_every_edge(csv_url, timeout=SOURCE_TIMEOUT_SECONDS)
+    except haproxy_stats.StatsUnavailable as error:
+        raise SourceUnavailable(f"HAProxy's stats at {csv_url}: {error}") from error
+    replicas: dict[str, dict[str, Replica]] = {name: {} for name in SERVICES}
+    totals = dict.fromkeys(SERVICES, Totals())
+    for rows in edges.values():
+        for row in rows:
+            service = row["pxname"]
+            if service not in SERVICES or row["svname"] == "FRONTEND":
+                continue
+            if row["svname"] == "BACKEND":
+                totals[service] += Totals(int(row["req_tot"] or 0), int(row["hrsp_5xx"] or 0))
+            elif not row["status"].startswith("MAINT (resolution)"):  # a DNS slot left empty
+                replica = _replica_of(row)
+                known = replicas[service].get(replica.name)
+                if known is None or (known.healthy and not replica.healthy):
+                    replicas[service][replica.name] = replica
+    return TrafficReadings(
+        "haproxy",
+        {service: list(named.values()) for service, named in replicas.items()},
+        totals,
+        counted_since=None,
+    )
 
 
 def _replica_of(row: dict[str, str]) -> Replica:
@@ -167,5 +177,7 @@ def _active_queues() -> dict[str, list[dict]]:
 def document_counts() -> dict[str, int]:
     try:
         return get_processing_counts()
-    except (CityError, DatabaseError) as error:
-        raise SourceUnavailable(f"The documents service does not answer: {error}") from error
+    except CityError as error:  # the documents service, elsewhere, did not answer
+        raise SourceUnavailable(str(error)) from error
+    except DatabaseError as error:
+        raise SourceUnavailable(f"The database does not answer: {error}") from error
