@@ -1,0 +1,139 @@
+"""What the dashboard tests share: fresh readings, a clock the status reads, documents in
+every status, a broker of the test's own, and HAProxy in front of a real greeter."""
+
+import math
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import pytest
+from django.core.cache import caches
+
+from apps.dashboard import sources, status
+from apps.documents import services
+from deploy import processes
+from deploy.haproxy.render import Replica, render
+from tests import servers
+from tests.documents import samples
+from tests.documents.conftest import upload
+from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def no_readings_yet():
+    """Rates start from no reading: the dashboard's cache (locmem here) outlives a test."""
+    caches["dashboard"].clear()
+    yield
+    caches["dashboard"].clear()
+
+
+def read_status(client) -> dict:
+    """GET /api/city/status/, which answers 200 whatever is down."""
+    response = client.get("/api/city/status/")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@dataclass
+class Clock:
+    now: float
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    """The time the status reads its rates at, moved on by the test (a whole second, so
+    adding and taking a minute away is exact)."""
+    clock = Clock(float(math.ceil(time.time())))
+    monkeypatch.setattr(status, "time", SimpleNamespace(time=lambda: clock.now))
+    return clock
+
+
+@pytest.fixture
+def documents_in_every_status(db, settings, tmp_path) -> dict[str, int]:
+    """Documents of two owners: 2 pending, 1 processed, 1 failed; the counts expected."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    owner, neighbour = UserFactory(), UserFactory()
+    upload(owner, b"Waiting for a worker.\n")  # queued on commit, which never comes here
+    upload(neighbour, b"Also waiting.\n")
+    processed = upload(owner, samples.pdf(), name="letter.pdf").document
+    failed = upload(neighbour, b"%PDF-1.4\n\x00\x01 not really", name="broken.pdf").document
+    services.document_process(document_id=processed.pk)
+    services.document_process(document_id=failed.pk)
+    return {"pending": 2, "processing": 0, "processed": 1, "failed": 1}
+
+
+@pytest.fixture
+def broker(settings, broker_url) -> str:
+    """Tasks go to a Redis of the test's own, and the dashboard reads its queues there."""
+    settings.CELERY_BROKER_URL = broker_url
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    return broker_url
+
+
+@dataclass(frozen=True)
+class Edge:
+    url: str  # HAProxy's frontend
+    stats_csv: str  # its stats, as the dashboard reads them
+    greeter_1: str  # the address of the replica that runs
+
+
+@pytest.fixture(scope="module")
+def haproxy_in_front_of_greeter(tmp_path_factory) -> Iterator[Edge]:
+    """HAProxy with two greeter replicas: greeter-1 a real gunicorn, greeter-2 an address
+    nobody listens on; yielded once HAProxy's health checks have told them apart."""
+    program = servers.require_program("haproxy")
+    root = tmp_path_factory.mktemp("edge")
+    env = servers.production_env(
+        DJANGO_SETTINGS_MODULE="city.settings.production",
+        DATABASE_URL=f"sqlite:///{root / 'city.sqlite3'}",
+    )
+    servers.run_checked(
+        [str(servers.BIN / "python"), "manage.py", "migrate", "--noinput", "-v0"], env=env
+    )
+    with (
+        servers.gunicorn("city.settings.production", env=env, log=root / "gunicorn.log") as url,
+        socket.socket() as nobody,  # bound, never listening: refused, and taken by no one else
+    ):
+        nobody.bind(("127.0.0.1", 0))
+        greeter_1 = url.removeprefix("http://")
+        http_port, stats_port = servers.free_port(), servers.free_port()
+        config = root / "haproxy.cfg"
+        config.write_text(
+            render(
+                bind=f"127.0.0.1:{http_port}",
+                stats_bind=f"127.0.0.1:{stats_port}",
+                replicas={
+                    "greeter": [
+                        Replica("greeter-1", greeter_1),
+                        Replica("greeter-2", f"127.0.0.1:{nobody.getsockname()[1]}"),
+                    ],
+                    "documents": [],
+                    "leasing": [],
+                },
+            )
+        )
+        stats_csv = f"http://127.0.0.1:{stats_port}/;csv"
+        with servers.running(
+            processes.haproxy_command(config, program=program),
+            env=servers.subprocess_env(),
+            log=root / "haproxy.log",
+            ready=servers.answers(stats_csv),
+        ):
+            servers.wait_until(
+                lambda: _health_checked(stats_csv), what="HAProxy's checks of both replicas"
+            )
+            yield Edge(f"http://127.0.0.1:{http_port}", stats_csv, greeter_1)
+
+
+def _health_checked(stats_csv: str) -> bool:
+    """greeter-1 passed its check, greeter-2 failed enough of them to be taken out."""
+    replicas = sources.traffic_from_haproxy(stats_csv).replicas["greeter"]
+    return {replica.name: (replica.status, replica.check) for replica in replicas} == {
+        "greeter-1": ("UP", "L7OK"),
+        "greeter-2": ("DOWN", "L4CON"),
+    }

@@ -1,0 +1,115 @@
+"""Several HAProxy replicas behind one name (Kubernetes' headless Service): the dashboard
+reads every one of them and adds their views up."""
+
+import socket
+
+import httpx
+import pytest
+
+from apps.dashboard import sources
+from city import haproxy_stats
+from deploy import processes
+from deploy.haproxy.render import Replica, render
+from tests import servers
+
+EDGES_NAME = "edges.city.test"
+GREET = "/api/greeter/greet?name=Ada"
+
+
+@pytest.fixture(scope="module")
+def second_edge(tmp_path_factory, haproxy_in_front_of_greeter):
+    """Another HAProxy on 127.0.0.2, with the first's stats port, that finds greeter-1 at
+    an address nobody listens on: to it, greeter-1 is down."""
+    first = haproxy_in_front_of_greeter
+    stats_port = httpx.URL(first.stats_csv).port
+    root = tmp_path_factory.mktemp("second-edge")
+    with socket.socket() as nobody:
+        nobody.bind(("127.0.0.1", 0))
+        nowhere = f"127.0.0.1:{nobody.getsockname()[1]}"
+        http_port = servers.free_port()
+        config = root / "haproxy.cfg"
+        config.write_text(
+            render(
+                bind=f"127.0.0.2:{http_port}",
+                stats_bind=f"127.0.0.2:{stats_port}",
+                replicas={
+                    "greeter": [
+                        Replica("greeter-1", nowhere),
+                        Replica("greeter-2", first.greeter_1),
+                    ],
+                    "documents": [],
+                    "leasing": [],
+                },
+            )
+        )
+        with servers.running(
+            processes.haproxy_command(config, program=servers.require_program("haproxy")),
+            env=servers.subprocess_env(),
+            log=root / "haproxy.log",
+            ready=servers.answers(f"http://127.0.0.2:{stats_port}/;csv"),
+        ):
+            servers.wait_until(
+                lambda: _sees_greeter_1_down(f"http://127.0.0.2:{stats_port}/;csv"),
+                what="the second HAProxy's checks",
+            )
+            yield f"http://127.0.0.2:{http_port}"
+
+
+def _sees_greeter_1_down(stats_csv: str) -> bool:
+    replicas = {r.name: r for r in sources.traffic_from_haproxy(stats_csv).replicas["greeter"]}
+    return not replicas["greeter-1"].healthy and replicas["greeter-2"].healthy
+
+
+@pytest.fixture
+def both_edges(monkeypatch, haproxy_in_front_of_greeter, second_edge) -> str:
+    """A name that resolves to both HAProxy replicas, as a headless Service's does."""
+    resolve = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host != EDGES_NAME:
+            return resolve(host, port, *args, **kwargs)
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+            for address in ("127.0.0.1", "127.0.0.2")
+        ]
+
+    monkeypatch.setattr(haproxy_stats.socket, "getaddrinfo", getaddrinfo)
+    port = httpx.URL(haproxy_in_front_of_greeter.stats_csv).port
+    return f"http://{EDGES_NAME}:{port}/;csv"
+
+
+def test_every_haproxy_is_read_and_their_requests_add_up(
+    both_edges, haproxy_in_front_of_greeter, second_edge
+):
+    before = sources.traffic_from_haproxy(both_edges).totals["greeter"]
+    with (
+        httpx.Client(base_url=haproxy_in_front_of_greeter.url) as first,
+        httpx.Client(base_url=second_edge, headers={"Host": "localhost"}) as second,
+    ):
+        for _ in range(4):
+            assert first.get(GREET).status_code == 200
+        for _ in range(3):
+            assert second.get(GREET).status_code == 200
+    after = sources.traffic_from_haproxy(both_edges).totals["greeter"]
+    assert after.requests - before.requests == 7
+
+
+def test_a_replica_shows_as_the_haproxy_that_finds_it_least_healthy(both_edges):
+    replicas = {r.name: r for r in sources.traffic_from_haproxy(both_edges).replicas["greeter"]}
+    assert replicas.keys() == {"greeter-1", "greeter-2"}
+    # Each is up to one HAProxy and down to the other: each gets no traffic from one.
+    assert not replicas["greeter-1"].healthy
+    assert not replicas["greeter-2"].healthy
+
+
+def test_one_haproxy_that_does_not_answer_makes_the_panel_unavailable(monkeypatch):
+    """Half the traffic is no traffic figure: the panel says which address failed."""
+    monkeypatch.setattr(
+        haproxy_stats.socket,
+        "getaddrinfo",
+        lambda host, port, *a, **k: [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.3", port))
+        ],
+    )
+    with pytest.raises(sources.SourceUnavailable, match=r"the HAProxy at 127\.0\.0\.3 does not"):
+        sources.traffic_from_haproxy(f"http://{EDGES_NAME}:{servers.free_port()}/;csv")
