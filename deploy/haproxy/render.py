@@ -5,6 +5,8 @@ containers and clusters name one DNS name per service that resolves to its repli
 (`server-template`), so scaling out needs no configuration change.
 
     python -m deploy.haproxy.render > deploy/haproxy/haproxy.cfg   # the containers' one
+    python -m deploy.haproxy.render --dns-domain .city.svc.cluster.local \
+        > deploy/k8s/base/haproxy.cfg                              # Kubernetes' one
 """
 
 import argparse
@@ -33,28 +35,32 @@ def render(
     stats_bind: str,
     replicas: dict[str, list[Replica]] | None = None,
     dns_port: int = 8000,
+    dns_domain: str = "",
     admin_socket: str | None = None,
 ) -> str:
     """The configuration. `replicas` names each service's replicas; without it, each
-    service is found by DNS under its own name (port `dns_port`). `admin_socket` opens
-    HAProxy's runtime API there (to drain a replica before restarting it)."""
+    service is found by DNS under its own name followed by `dns_domain` (port `dns_port`).
+    HAProxy's resolver asks for a name as written, without resolv.conf's search domains:
+    Docker's DNS answers `greeter`, a Kubernetes cluster's only the full name
+    (dns_domain ".city.svc.cluster.local"). `admin_socket` opens HAProxy's runtime API
+    there (to drain a replica before restarting it)."""
     socket = f"    stats socket {admin_socket} mode 600 level admin\n" if admin_socket else ""
     parts = [_GLOBAL + socket, _DEFAULTS, _frontend(bind), _stats(stats_bind)]
     if replicas is None:
         parts.append(_RESOLVERS)
     for name in SERVICES:
-        servers = _servers(name, replicas, dns_port)
+        servers = _servers(name, replicas, f"{dns_domain}:{dns_port}")
         parts.append(f"backend {name}\n{_BACKEND_CHECKS}{servers}")
     # Pages every deployment serves (admin, schema, docs, probes): any replica will do.
-    every = "".join(_servers(name, replicas, dns_port) for name in SERVICES)
+    every = "".join(_servers(name, replicas, f"{dns_domain}:{dns_port}") for name in SERVICES)
     parts.append(f"backend platform\n{_BACKEND_CHECKS}{every}")
     return "\n".join(parts)
 
 
-def _servers(service: str, replicas: dict[str, list[Replica]] | None, dns_port: int) -> str:
+def _servers(service: str, replicas: dict[str, list[Replica]] | None, dns_suffix: str) -> str:
     if replicas is None:
         return (
-            f"    server-template {service}- 1-{DNS_REPLICAS_MAX} {service}:{dns_port} check "
+            f"    server-template {service}- 1-{DNS_REPLICAS_MAX} {service}{dns_suffix} check "
             "resolvers dns init-addr none\n"
         )
     return "".join(f"    server {r.name} {r.address} check\n" for r in replicas[service])
@@ -145,8 +151,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Print City's HAProxy configuration.")
     parser.add_argument("--bind", default="*:8080")
     parser.add_argument("--stats-bind", default="*:8404")
+    parser.add_argument(
+        "--dns-domain",
+        default="",
+        help="after each service's DNS name, e.g. .city.svc.cluster.local",
+    )
     args = parser.parse_args()
-    print(render(bind=args.bind, stats_bind=args.stats_bind), end="")
+    print(render(bind=args.bind, stats_bind=args.stats_bind, dns_domain=args.dns_domain), end="")
 
 
 if __name__ == "__main__":
