@@ -11,7 +11,7 @@ BENCH_INSTALLED := $(VENV)/.installed-bench
 # The container tests' engine: where no registry is reachable, podman and local base images.
 STAND_IN_IMAGES := ../shared/tools/stand-in-images.sh
 
-.PHONY: install run split test lint format check-python system-programs container-programs bench constraints clean
+.PHONY: install run split test lint format check-python system-programs container-programs k8s-tools bench constraints clean
 
 install: $(INSTALLED)
 
@@ -40,12 +40,16 @@ system-programs:
 container-programs:
 	@if [ -f $(STAND_IN_IMAGES) ] && [ "$$(id -u)" = 0 ]; then bash $(STAND_IN_IMAGES); fi
 
+# kustomize, pinned (deploy/k8s/tools), to render the Kubernetes overlays the tests validate.
+k8s-tools:
+	@deploy/scripts/ensure-kustomize.sh > /dev/null
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo
 
-test: lint system-programs container-programs
+test: lint system-programs container-programs k8s-tools
 	$(BIN)/pytest
 
 # Every benchmark side by side; QUICK=1 for a short run. Results in bench/results/.
@@ -66,4 +70,4 @@ constraints: $(BENCH_INSTALLED)
 	$(BIN)/pip freeze --exclude-editable > constraints.txt
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .test-db-* media staticfiles .split .pytest_cache .ruff_cache .hypothesis test-artifacts
+	rm -rf $(VENV) db.sqlite3 .test-db-* media staticfiles .split .pytest_cache .ruff_cache .hypothesis test-artifacts deploy/k8s/tools/node_modules
