@@ -100,10 +100,11 @@ def _replica_of(row: dict[str, str]) -> Replica:
 def traffic_from_this_process() -> TrafficReadings:
     uptime = int(time.time() - request_counts.STARTED_AT)
     here = Replica(this_process(), "", "UP", healthy=True, check="", since_seconds=uptime)
+    counted = request_counts.snapshot()
     return TrafficReadings(
         "process",
         replicas={name: [here] for name in settings.CITY_SERVICES},
-        totals={name: request_counts.snapshot().get(name, Totals()) for name in SERVICES},
+        totals={name: counted.get(name, Totals()) for name in SERVICES},
         counted_since=request_counts.STARTED_AT,
     )
 
