@@ -130,6 +130,20 @@ def test_an_uploaded_document_is_processed_by_the_worker(http):
     assert document["kind"] == "lease"
 
 
+def test_the_dashboard_reads_haproxy_the_broker_and_the_documents(http):
+    """Over the containers: replicas from the HAProxy container's stats (by DNS name), the
+    worker from the broker, and the document processed above."""
+    assert "<h1>City</h1>" in http.get("/").text
+    status = http.get("/api/city/status/").json()
+    assert status["services"]["source"] == "haproxy"
+    for service in status["services"]["services"]:
+        healthy = [replica["name"] for replica in service["replicas"] if replica["healthy"]]
+        assert len(healthy) == 2, service
+    assert status["queues"]["available"] is True
+    assert {"documents", "greeter", "leasing"} <= set(status["queues"]["workers"][0]["queues"])
+    assert status["documents"]["counts"]["processed"] >= 1
+
+
 @pytest.mark.parametrize(
     "service", ["greeter", "documents", "leasing", "worker", "postgres", "redis"]
 )
