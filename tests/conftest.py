@@ -1,8 +1,4 @@
-import secrets
-
-import psycopg
 import pytest
-from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -76,19 +72,9 @@ def worker_env(live_database_url, broker_url) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def split_database_url(tmp_path_factory):
-    """A database of the topology's own, on the server the suite runs against."""
-    db = settings.DATABASES["default"]
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        yield f"sqlite:///{tmp_path_factory.mktemp('split') / 'city.sqlite3'}"
-        return
-    name = f"city_split_{secrets.token_hex(4)}"
-    server = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}"
-    # Created and dropped from the server's maintenance database, which always exists.
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield f"{server}/{name}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    """A database of the topology's own."""
+    with servers.database_of_its_own(tmp_path_factory.mktemp("split"), "split") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

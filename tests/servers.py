@@ -13,7 +13,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
+from django.conf import settings
 
 from deploy import processes
 from deploy.processes import BIN, REPO, free_port
@@ -137,3 +139,23 @@ def wait_until(
         processes.wait_until(condition, timeout=timeout, what=what)
     except TimeoutError as error:
         pytest.fail(str(error))
+
+
+@contextmanager
+def database_of_its_own(tmp_path: Path, name: str) -> Iterator[str]:
+    """The URL of a new, empty database on the server the suite runs against (dropped
+    afterwards), for servers that a test runs with a database of their own."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        yield f"sqlite:///{tmp_path / f'{name}.sqlite3'}"
+        return
+    name = f"city_{name}_{secrets.token_hex(4)}"
+    server = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}"
+    # Created and dropped from the server's maintenance database, which always exists.
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{server}/{name}"
+    finally:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

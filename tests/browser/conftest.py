@@ -3,7 +3,6 @@
 Every browser test leaves a screenshot of its page in test-artifacts/, passed or failed.
 """
 
-import os
 from pathlib import Path
 
 import pytest
@@ -25,12 +24,11 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1200, "height": 760}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for one module: Playwright's event loop runs in this thread only while a
+    browser module runs, so Django's async-safety checks see no loop elsewhere."""
     chromium = servers.require_program("chromium")
-    # Playwright's synchronous API runs an event loop in this thread; the tests' own ORM
-    # calls are synchronous all the same.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield browser

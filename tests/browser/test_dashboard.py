@@ -42,18 +42,23 @@ class Combined:
 
 
 @pytest.fixture
-def combined(tmp_path, live_database_url, collected_static) -> Combined:
-    """Every service in one gunicorn, as `make run` serves them, with a broker and a worker."""
+def combined(tmp_path, collected_static) -> Combined:
+    """Every service in one gunicorn, as `make run` serves them, with a broker and a worker.
+
+    With a database of its own, migrated by manage.py: the test itself never touches the
+    ORM while Playwright's event loop runs in its thread (Django refuses that)."""
     with ExitStack() as stack:
+        database_url = stack.enter_context(servers.database_of_its_own(tmp_path, "combined"))
         broker = ExitStack()
         broker_url = broker.enter_context(servers.redis_server(tmp_path))
         stack.enter_context(broker)
         env = servers.production_env(
-            DATABASE_URL=live_database_url,
+            DATABASE_URL=database_url,
             STATIC_ROOT=collected_static,
             CELERY_BROKER_URL=broker_url,
             DJANGO_SETTINGS_MODULE="city.settings.production",
         )
+        servers.run_checked([str(servers.BIN / "python"), "manage.py", "migrate", "-v0"], env=env)
         stack.enter_context(
             servers.celery_worker(queues=list(SERVICES), env=env, log=tmp_path / "worker.log")
         )

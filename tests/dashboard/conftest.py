@@ -88,13 +88,17 @@ def haproxy_in_front_of_greeter(tmp_path_factory) -> Iterator[Edge]:
     nobody listens on; yielded once HAProxy's health checks have told them apart."""
     program = servers.require_program("haproxy")
     root = tmp_path_factory.mktemp("edge")
-    env = servers.production_env(
-        DJANGO_SETTINGS_MODULE="city.settings.production",
-        DATABASE_URL=f"sqlite:///{root / 'city.sqlite3'}",
-    )
-    servers.run_checked(
-        [str(servers.BIN / "python"), "manage.py", "migrate", "--noinput", "-v0"], env=env
-    )
+    with servers.database_of_its_own(root, "edge") as database_url:
+        env = servers.production_env(
+            DJANGO_SETTINGS_MODULE="city.settings.production", DATABASE_URL=database_url
+        )
+        servers.run_checked(
+            [str(servers.BIN / "python"), "manage.py", "migrate", "--noinput", "-v0"], env=env
+        )
+        yield from _edge_in_front_of(root, env, program)
+
+
+def _edge_in_front_of(root, env, program) -> Iterator[Edge]:
     with (
         servers.gunicorn("city.settings.production", env=env, log=root / "gunicorn.log") as url,
         socket.socket() as nobody,  # bound, never listening: refused, and taken by no one else
