@@ -33,8 +33,11 @@ def read_every_edge(csv_url: str, *, timeout: float) -> dict[str, list[dict[str,
         found = socket.getaddrinfo(url.host, url.port or 80, type=socket.SOCK_STREAM)
     except OSError as error:
         raise StatsUnavailable(f"{url.host} does not resolve: {error}") from error
+    # One family: a name with both (localhost; a dual-stack cluster) names each HAProxy
+    # twice, and HAProxy may listen on only one of them.
+    ipv4 = {address[4][0] for address in found if address[0] == socket.AF_INET}
     edges = {}
-    for address in sorted({address[4][0] for address in found}):
+    for address in sorted(ipv4 or {address[4][0] for address in found}):
         try:
             edges[address] = read(str(url.copy_with(host=address)), timeout=timeout)
         except httpx.HTTPError as error:

@@ -57,29 +57,34 @@ def traffic() -> TrafficReadings:
 
 
 def traffic_from_haproxy(csv_url: str) -> TrafficReadings:
-    """Every HAProxy's view, added up: requests summed over them, and each replica as the
-    HAProxy that finds it least healthy sees it (that one sends it no traffic)."""
     try:
         edges = haproxy_stats.read_every_edge(csv_url, timeout=SOURCE_TIMEOUT_SECONDS)
     except haproxy_stats.StatsUnavailable as error:
         raise SourceUnavailable(f"HAProxy's stats at {csv_url}: {error}") from error
+    return merged_views(list(edges.values()))
+
+
+def merged_views(edges: list[list[dict[str, str]]]) -> TrafficReadings:
+    """Every HAProxy's view (its stats rows), added up: requests summed over them, and each
+    replica, by its address (each HAProxy names the replicas it finds by DNS in its own
+    order), as the HAProxy that finds it least healthy sees it: that one sends it nothing."""
     replicas: dict[str, dict[str, Replica]] = {name: {} for name in SERVICES}
     totals = dict.fromkeys(SERVICES, Totals())
-    for rows in edges.values():
-        for row in rows:
-            service = row["pxname"]
-            if service not in SERVICES or row["svname"] == "FRONTEND":
-                continue
-            if row["svname"] == "BACKEND":
-                totals[service] += Totals(int(row["req_tot"] or 0), int(row["hrsp_5xx"] or 0))
-            elif not row["status"].startswith("MAINT (resolution)"):  # a DNS slot left empty
-                replica = _replica_of(row)
-                known = replicas[service].get(replica.name)
-                if known is None or (known.healthy and not replica.healthy):
-                    replicas[service][replica.name] = replica
+    for row in (row for rows in edges for row in rows):
+        service = row["pxname"]
+        if service not in SERVICES or row["svname"] == "FRONTEND":
+            continue
+        if row["svname"] == "BACKEND":
+            totals[service] += Totals(int(row["req_tot"] or 0), int(row["hrsp_5xx"] or 0))
+        elif not row["status"].startswith("MAINT (resolution)"):  # a DNS slot left empty
+            replica = _replica_of(row)
+            key = replica.address or replica.name
+            known = replicas[service].get(key)
+            if known is None or (known.healthy and not replica.healthy):
+                replicas[service][key] = replica
     return TrafficReadings(
         "haproxy",
-        {service: list(named.values()) for service, named in replicas.items()},
+        {service: list(by_address.values()) for service, by_address in replicas.items()},
         totals,
         counted_since=None,
     )

@@ -94,12 +94,40 @@ def test_every_haproxy_is_read_and_their_requests_add_up(
     assert after.requests - before.requests == 7
 
 
-def test_a_replica_shows_as_the_haproxy_that_finds_it_least_healthy(both_edges):
-    replicas = {r.name: r for r in sources.traffic_from_haproxy(both_edges).replicas["greeter"]}
-    assert replicas.keys() == {"greeter-1", "greeter-2"}
-    # Each is up to one HAProxy and down to the other: each gets no traffic from one.
-    assert not replicas["greeter-1"].healthy
-    assert not replicas["greeter-2"].healthy
+def test_replicas_are_told_apart_by_address_not_by_each_haproxys_names(
+    both_edges, haproxy_in_front_of_greeter
+):
+    """The running gunicorn is greeter-1 to one HAProxy and greeter-2 to the other: one
+    replica, healthy, beside the two addresses nobody listens on."""
+    replicas = sources.traffic_from_haproxy(both_edges).replicas["greeter"]
+    by_address = {replica.address: replica.healthy for replica in replicas}
+    assert len(replicas) == len(by_address) == 3
+    assert by_address.pop(haproxy_in_front_of_greeter.greeter_1) is True
+    assert set(by_address.values()) == {False}
+
+
+def stats_row(service: str, server: str, address: str, status: str) -> dict[str, str]:
+    """A server's row of HAProxy's stats CSV, with the columns the dashboard reads."""
+    check = "L7OK" if status == "UP" else "L4CON"
+    return {
+        "pxname": service,
+        "svname": server,
+        "addr": address,
+        "status": status,
+        "check_status": check,
+        "lastchg": "12",
+        "req_tot": "",
+        "hrsp_5xx": "",
+    }
+
+
+def test_a_replica_shows_as_the_haproxy_that_finds_it_least_healthy():
+    """Whichever HAProxy is read first, a replica one of them takes out shows as out."""
+    up = [stats_row("greeter", "greeter-1", "10.0.0.7:8000", "UP")]
+    down = [stats_row("greeter", "greeter-3", "10.0.0.7:8000", "DOWN")]
+    for edges in ([up, down], [down, up]):
+        (replica,) = sources.merged_views(edges).replicas["greeter"]
+        assert (replica.status, replica.healthy) == ("DOWN", False)
 
 
 def test_one_haproxy_that_does_not_answer_makes_the_panel_unavailable(monkeypatch):
@@ -113,3 +141,21 @@ def test_one_haproxy_that_does_not_answer_makes_the_panel_unavailable(monkeypatc
     )
     with pytest.raises(sources.SourceUnavailable, match=r"the HAProxy at 127\.0\.0\.3 does not"):
         sources.traffic_from_haproxy(f"http://{EDGES_NAME}:{servers.free_port()}/;csv")
+
+
+def test_a_name_with_both_address_families_reads_each_haproxy_once(
+    monkeypatch, haproxy_in_front_of_greeter
+):
+    """A name with an IPv4 and an IPv6 address (localhost, a dual-stack cluster) names each
+    HAProxy twice, and HAProxy listens on IPv4 only here: IPv4 is read, once."""
+    port = httpx.URL(haproxy_in_front_of_greeter.stats_csv).port
+    monkeypatch.setattr(
+        haproxy_stats.socket,
+        "getaddrinfo",
+        lambda host, port, *a, **k: [
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", port, 0, 0)),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+        ],
+    )
+    edges = haproxy_stats.read_every_edge(f"http://{EDGES_NAME}:{port}/;csv", timeout=2)
+    assert list(edges) == ["127.0.0.1"]
