@@ -4,6 +4,7 @@ The dashboard's source for a deployment with no load balancer in front (the comb
 one): HAProxy counts requests per service at the edge, a lone process counts its own.
 """
 
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -46,3 +47,15 @@ def count(path: str, status: int) -> None:
 def snapshot() -> dict[str, Totals]:
     with _lock:
         return {service: Totals(*counts) for service, counts in _counts.items()}
+
+
+def _start_counting() -> None:
+    """In a process of its own, counts start from zero: gunicorn loads Django in its master
+    and forks each worker (a worker replaced later too) with the master's memory."""
+    global STARTED_AT, _lock
+    STARTED_AT = time.time()
+    _lock = threading.Lock()
+    _counts.clear()
+
+
+os.register_at_fork(after_in_child=_start_counting)

@@ -22,6 +22,8 @@ class RequestLog:
     def __init__(self):
         self.service = "+".join(settings.CITY_SERVICES)
         self.instance = settings.CITY_INSTANCE or None
+        # Behind HAProxy the dashboard reads its counts: this process need not count.
+        self.counting = not settings.CITY_HAPROXY_STATS_URL
 
     def begin(self, meta: dict) -> tuple[str, float]:
         """Bind the request id (from `meta`, the WSGI environ) to the logging context."""
@@ -36,7 +38,8 @@ class RequestLog:
         return [*named, (INSTANCE_HEADER, self.instance)] if self.instance else named
 
     def end(self, *, method: str, path: str, status: int, started: float, user_id: int | None):
-        request_counts.count(path, status)
+        if self.counting:
+            request_counts.count(path, status)
         logger.info(
             "request",
             method=method,
