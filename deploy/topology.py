@@ -172,8 +172,9 @@ class Topology:
             "CELERY_BROKER_URL": self.redis_url,
             "CITY_REDIS_URL": self.redis_url,
             "CITY_PEER_URL": self.url,
-            # The dashboard's traffic readings, shared by every replica that serves it.
-            "DASHBOARD_CACHE_URL": self.redis_url,
+            # The dashboard's traffic readings, shared by every replica that serves it, in
+            # a database of their own (clearing a cache must not touch the queues).
+            "DASHBOARD_CACHE_URL": str(httpx.URL(self.redis_url).copy_with(path="/2")),
             "CITY_HAPROXY_STATS_URL": f"{self.stats_url}/;csv",
             "STATIC_ROOT": str(self.state / "static"),
             "MEDIA_ROOT": str(self.state / "media"),

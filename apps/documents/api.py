@@ -80,6 +80,7 @@ def _counts_here() -> dict[str, int]:
 
 def _counts_from_peer() -> dict[str, int]:
     answer = PeerClient("documents").get("/api/documents/counts/")
-    if answer is None:  # the load balancer sent it where the documents service is not
-        raise PeerUnavailable("The documents service is not reachable at CITY_PEER_URL.")
-    return answer["counts"]
+    counts = answer.get("counts") if isinstance(answer, dict) else None
+    if not isinstance(counts, dict):  # a 404, or something that is not the documents service
+        raise PeerUnavailable("The documents service is not what answers at CITY_PEER_URL.")
+    return counts
