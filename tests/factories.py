@@ -26,6 +26,13 @@ class UserFactory(factory.django.DjangoModelFactory):
             user.save()
 
 
+class StaffFactory(UserFactory):
+    """Someone who runs the city: the admin and the dashboard are theirs."""
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    is_staff = True
+
+
 class NewcomerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Newcomer

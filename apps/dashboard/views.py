@@ -1,14 +1,22 @@
+"""The dashboard is for the people who run the city: staff only. It names replicas, their
+addresses and the queues, and each look asks HAProxy, the broker and the workers."""
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.utils.decorators import method_decorator
 from django.views.generic import TemplateView
 from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.dashboard.serializers import CityStatusSerializer
 from apps.dashboard.status import city_status
+from city.errors import ErrorSerializer
 
 REFRESH_SECONDS = 3
 
 
+@method_decorator(staff_member_required, name="dispatch")  # else to the admin's login
 class DashboardPage(TemplateView):
     """The page renders the status it is served with, then refreshes it from the API."""
 
@@ -20,13 +28,12 @@ class DashboardPage(TemplateView):
 
 
 class CityStatusView(APIView):
-    authentication_classes = ()  # the same for everyone: nobody's own data
-    permission_classes = ()
+    permission_classes = (IsAdminUser,)
 
     @extend_schema(
-        summary="The running city: services, replicas, traffic, queues, documents",
+        summary="The running city: services, replicas, traffic, queues, documents (staff)",
         tags=["city"],
-        responses=CityStatusSerializer,
+        responses={200: CityStatusSerializer, 401: ErrorSerializer, 403: ErrorSerializer},
     )
     def get(self, request):
         return Response(CityStatusSerializer(city_status()).data)

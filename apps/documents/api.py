@@ -67,7 +67,8 @@ def _summary_from_peer(*, document_id: int, owner_id: int) -> DocumentSummary | 
 
 def get_processing_counts() -> dict[str, int]:
     """How many documents are in each processing status (pending, processing, processed,
-    failed), over every owner's documents."""
+    failed), over every owner's documents. Over HTTP the documents service answers only
+    to staff, as the user being served."""
     counts = local_or_remote("documents", local=_counts_here, remote=_counts_from_peer)
     return counts()
 

@@ -18,6 +18,20 @@ from tests.documents import samples
 # The page refreshes every 3 s; a source's failure shows within a few refreshes.
 CHANGE_SHOWN_MS = 20_000
 GREET = "/api/greeter/greet?name=Ada&lang=fr"
+STAFF, STAFF_PASSWORD = "ops", "a-long-ops-pass-phrase"
+CREATE_STAFF = (
+    "from django.contrib.auth.models import User; "
+    f"User.objects.create_superuser({STAFF!r}, 'ops@city.example', {STAFF_PASSWORD!r})"
+)
+
+
+def log_in(page: Page, base_url: str) -> None:
+    """The dashboard sends a visitor to the admin's login, and back once logged in."""
+    page.goto(base_url)
+    page.fill("#id_username", STAFF)
+    page.fill("#id_password", STAFF_PASSWORD)
+    page.click("input[type=submit]")
+    expect(page).to_have_url(f"{base_url}/")
 
 
 def panel(page: Page, name: str):
@@ -58,7 +72,9 @@ def combined(tmp_path, collected_static) -> Combined:
             CELERY_BROKER_URL=broker_url,
             DJANGO_SETTINGS_MODULE="city.settings.production",
         )
-        servers.run_checked([str(servers.BIN / "python"), "manage.py", "migrate", "-v0"], env=env)
+        manage = [str(servers.BIN / "python"), "manage.py"]
+        servers.run_checked([*manage, "migrate", "-v0"], env=env)
+        servers.run_checked([*manage, "shell", "--no-imports", "-c", CREATE_STAFF], env=env)
         stack.enter_context(
             servers.celery_worker(queues=list(SERVICES), env=env, log=tmp_path / "worker.log")
         )
@@ -69,7 +85,7 @@ def combined(tmp_path, collected_static) -> Combined:
 
 
 def test_the_combined_dashboard_shows_this_process_queues_and_documents(page, combined):
-    page.goto(combined.url)
+    log_in(page, combined.url)
 
     expect(page).to_have_title("City")
     for name in SERVICES:
@@ -79,14 +95,15 @@ def test_the_combined_dashboard_shows_this_process_queues_and_documents(page, co
     expect(panel(page, "services")).to_contain_text("counted by this process")
     for name in SERVICES:
         expect(panel(page, "queues").locator(f'[data-queue="{name}"]')).to_be_visible()
-    expect(panel(page, "queues").locator("[data-worker]")).to_contain_text("test-")
+    workers = panel(page, "queues").locator("[data-worker]")
+    expect(workers).to_contain_text("test-", timeout=CHANGE_SHOWN_MS)
     expect(panel(page, "documents").locator("[data-count]")).to_have_count(4)
     for link in ("API docs", "Browsable API", "Admin"):
         assert page.get_by_role("link", name=link).is_visible()
 
 
 def test_a_stopped_broker_turns_the_queues_panel_unavailable(page, combined):
-    page.goto(combined.url)
+    log_in(page, combined.url)
     expect(panel(page, "queues")).to_have_attribute("data-available", "true")
 
     combined.broker.close()
@@ -98,7 +115,7 @@ def test_a_stopped_broker_turns_the_queues_panel_unavailable(page, combined):
 
 
 def test_the_links_lead_to_the_api_docs_and_the_browsable_api(page, combined):
-    page.goto(combined.url)
+    log_in(page, combined.url)
     page.get_by_role("link", name="Browsable API").click()
     expect(page.locator("body")).to_contain_text("generated_at")
     page.go_back()
@@ -109,21 +126,29 @@ def test_the_links_lead_to_the_api_docs_and_the_browsable_api(page, combined):
 # --- the split topology: 2 replicas of each service behind HAProxy --------------------
 
 
-def test_the_split_dashboard_shows_every_replica_and_the_traffic_from_haproxy(page, topology):
-    resident = register(topology, "dora")
-    with as_user(topology, resident["token"]) as dora:
+@pytest.fixture(scope="module")
+def split(topology):
+    """The split topology, with a staff account in its database."""
+    topology.manage("shell", "--no-imports", "-c", CREATE_STAFF)
+    return topology
+
+
+def test_the_split_dashboard_shows_every_replica_and_the_traffic_from_haproxy(page, split):
+    resident = register(split, "dora")
+    with as_user(split, resident["token"]) as dora:
         for title, content in (("pay.pdf", samples.pdf([["Payslip"]])), ("note.txt", b"Hi")):
             ok(dora.post("/api/documents/", files={"file": (title, content)}), 202)
-    page.goto(topology.url)
+    log_in(page, split.url)
 
-    for replica_name in (replica.name for replica in topology.replicas()):
+    for replica_name in (replica.name for replica in split.replicas()):
         expect(replica(page, replica_name)).to_have_class("replica up")
     expect(panel(page, "services")).to_contain_text("counted by HAProxy")
-    expect(panel(page, "queues").locator("[data-worker]")).to_have_count(1)
+    workers = panel(page, "queues").locator("[data-worker]")
+    expect(workers).to_have_count(1, timeout=CHANGE_SHOWN_MS)
     processed = panel(page, "documents").locator('[data-count="processed"] dd')
     expect(processed).to_have_text("2", timeout=CHANGE_SHOWN_MS)
 
-    with httpx.Client(base_url=topology.url) as client:
+    with httpx.Client(base_url=split.url) as client:
         for _ in range(300):
             client.get(GREET)
     greeter_rate = page.locator('[data-service="greeter"] td.number').first
@@ -132,42 +157,42 @@ def test_the_split_dashboard_shows_every_replica_and_the_traffic_from_haproxy(pa
     screenshot(page, "dashboard-split")  # the README's picture
 
 
-def test_a_killed_replica_turns_down_on_the_page_and_up_again(page, topology):
-    page.goto(topology.url)
+def test_a_killed_replica_turns_down_on_the_page_and_up_again(page, split):
+    log_in(page, split.url)
     expect(replica(page, "greeter-1")).to_have_class("replica up")
 
-    os.killpg(topology.processes["greeter-1"].popen.pid, signal.SIGKILL)
+    os.killpg(split.processes["greeter-1"].popen.pid, signal.SIGKILL)
     expect(replica(page, "greeter-1")).to_have_class("replica down", timeout=CHANGE_SHOWN_MS)
     expect(replica(page, "greeter-2")).to_have_class("replica up")
 
-    topology.revive("greeter-1")
+    split.revive("greeter-1")
     expect(replica(page, "greeter-1")).to_have_class("replica up", timeout=CHANGE_SHOWN_MS)
 
 
-def test_a_stopped_broker_turns_the_split_queues_panel_unavailable(page, topology):
-    page.goto(topology.url)
+def test_a_stopped_broker_turns_the_split_queues_panel_unavailable(page, split):
+    log_in(page, split.url)
     expect(panel(page, "queues")).to_have_attribute("data-available", "true")
 
-    topology.processes["redis"].stop()
+    split.processes["redis"].stop()
     try:
         expect_unavailable_without_reload(page, "queues")
         expect(panel(page, "services")).to_have_attribute("data-available", "true")
         expect(panel(page, "documents")).to_have_attribute("data-available", "true")
     finally:
-        topology.revive("redis")
+        split.revive("redis")
     queues = panel(page, "queues")
     expect(queues).to_have_attribute("data-available", "true", timeout=CHANGE_SHOWN_MS)
 
 
-def test_the_page_keeps_its_figures_and_says_so_when_the_city_stops_answering(page, topology):
-    page.goto(topology.url)
+def test_the_page_keeps_its_figures_and_says_so_when_the_city_stops_answering(page, split):
+    log_in(page, split.url)
     expect(page.locator("#updated")).not_to_have_class("stale")
 
-    topology.processes["haproxy"].stop()
+    split.processes["haproxy"].stop()
     try:
         expect(page.locator("#updated")).to_have_class("stale", timeout=CHANGE_SHOWN_MS)
         expect(page.locator("#updated")).to_contain_text("Not updated since")
         expect(replica(page, "leasing-2")).to_be_visible()
     finally:
-        topology.revive("haproxy")
+        split.revive("haproxy")
     expect(page.locator("#updated")).not_to_have_class("stale", timeout=CHANGE_SHOWN_MS)

@@ -18,7 +18,21 @@ from deploy.haproxy.render import Replica, render
 from tests import servers
 from tests.documents import samples
 from tests.documents.conftest import upload
-from tests.factories import UserFactory
+from tests.factories import StaffFactory, UserFactory
+
+
+@pytest.fixture
+def api(api, db):
+    """The dashboard is staff's: its tests ask as staff (tests/dashboard/test_access.py
+    asks as everyone else)."""
+    api.force_authenticate(StaffFactory())
+    return api
+
+
+@pytest.fixture
+def client(client, db):
+    client.force_login(StaffFactory())
+    return client
 
 
 @pytest.fixture(autouse=True)

@@ -1,23 +1,31 @@
 """/api/documents/counts/ and get_processing_counts: numbers over every owner's documents,
-open to anyone, the same in-process and across a split (over HTTP)."""
+for the staff, the same in-process and across a split (over HTTP)."""
 
 import pytest
+from rest_framework.authtoken.models import Token
 
 from apps.documents import services
 from apps.documents.api import get_processing_counts
-from city.peers import remember_caller
+from city.peers import PeerUnavailable, remember_caller
 from tests import servers
 from tests.contract import error_of
 from tests.documents import samples
 from tests.documents.conftest import upload
+from tests.factories import StaffFactory
 
 COUNTS = "/api/documents/counts/"
 NONE = {"pending": 0, "processing": 0, "processed": 0, "failed": 0}
 
 
-@pytest.mark.django_db
-def test_counts_are_open_to_anyone_and_name_every_status_even_at_zero(api, owner):
-    """Anonymous, before and after a first upload."""
+@pytest.fixture
+def staff_api(api, db):
+    api.force_authenticate(StaffFactory())
+    return api
+
+
+def test_counts_name_every_status_even_at_zero(staff_api, owner):
+    """Before and after a first upload."""
+    api = staff_api
     assert api.get(COUNTS).json() == {"counts": NONE, "total": 0}
     upload(owner)  # pending: its processing is queued on a commit that never comes here
     response = api.get(COUNTS)
@@ -25,29 +33,37 @@ def test_counts_are_open_to_anyone_and_name_every_status_even_at_zero(api, owner
     assert response.json() == {"counts": {**NONE, "pending": 1}, "total": 1}
 
 
-@pytest.mark.django_db
-def test_counts_are_over_every_owners_documents_whoever_asks(api, owner, stranger):
+def test_counts_are_over_every_owners_documents(staff_api, owner, stranger):
     upload(owner, b"first note")
     upload(stranger, b"second note")
     theirs = upload(stranger, samples.pdf(), name="letter.pdf").document
     services.document_process(document_id=theirs.pk)
     expected = {"counts": {**NONE, "pending": 2, "processed": 1}, "total": 3}
-    assert api.get(COUNTS).json() == expected
-    api.force_authenticate(owner)  # who owns one of them: still every owner's
-    assert api.get(COUNTS).json() == expected
+    assert staff_api.get(COUNTS).json() == expected
+
+
+@pytest.mark.django_db
+def test_counts_are_for_the_staff_only(api, owner):
+    anonymous = api.get(COUNTS)
+    assert (anonymous.status_code, error_of(anonymous)["code"]) == (401, "not_authenticated")
+    api.force_authenticate(owner)  # a resident, even one with documents
+    resident = api.get(COUNTS)
+    assert (resident.status_code, error_of(resident)["code"]) == (403, "permission_denied")
 
 
 @pytest.mark.parametrize("method", ["post", "put", "delete"])
-def test_writing_counts_is_405_in_the_error_contract(api, method):
-    response = getattr(api, method)(COUNTS, {}, format="json")
+def test_writing_counts_is_405_in_the_error_contract(staff_api, method):
+    response = getattr(staff_api, method)(COUNTS, {}, format="json")
     assert response.status_code == 405
     assert error_of(response)["code"] == "method_not_allowed"
 
 
 @pytest.fixture(params=["here", "over HTTP"])
 def documents_service(request, settings):
-    """The documents service installed here, or deployed alone and reached as a peer."""
-    remember_caller(None)  # asked by nobody in particular: no credentials of an earlier test
+    """The documents service installed here, or deployed alone and reached as a peer, asked
+    as a member of the staff (the dashboard's viewer)."""
+    staff = StaffFactory()
+    remember_caller({"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=staff).key}"})
     if request.param == "here":
         yield
     else:
@@ -76,8 +92,9 @@ def test_processing_counts_are_the_same_here_and_over_http(documents_service, ow
 
 
 @pytest.mark.django_db(transaction=True)
-def test_processing_counts_do_not_depend_on_the_callers_credentials(documents_service):
-    """Counts are nobody's own data (the dashboard asks for them whoever looks): a caller
-    with a token that is no longer valid gets them as anyone does."""
-    remember_caller({"HTTP_AUTHORIZATION": "Token no-longer-valid"})
-    assert get_processing_counts() == NONE
+@pytest.mark.parametrize("documents_service", ["over HTTP"], indirect=True)
+def test_over_http_the_documents_service_answers_the_counts_to_staff_only(documents_service, owner):
+    """The peer call carries the caller's credentials: a resident's are refused there."""
+    remember_caller({"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=owner).key}"})
+    with pytest.raises(PeerUnavailable, match="403"):
+        get_processing_counts()

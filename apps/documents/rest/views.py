@@ -7,6 +7,7 @@ from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -15,6 +16,7 @@ from apps.documents.models import Document
 from apps.documents.rest import serializers
 from apps.documents.rest.filters import DocumentFilter
 from apps.documents.rest.uploads import SizeLimitedUpload
+from city.errors import ErrorSerializer
 
 
 def owned_document(request, pk: int) -> Document:
@@ -89,15 +91,17 @@ class DocumentView(APIView):
 
 
 class ProcessingCountsView(APIView):
-    """Counts over every owner's documents: numbers only, the same for anyone, so nobody is
-    authenticated (the city dashboard shows them, whoever looks)."""
+    """Counts over every owner's documents, for the staff (the city dashboard shows them)."""
 
-    authentication_classes = ()
-    permission_classes = ()
+    permission_classes = (IsAdminUser,)
 
     @extend_schema(
-        summary="How many documents are in each processing status",
-        responses=serializers.ProcessingCountsSerializer,
+        summary="How many documents are in each processing status (staff)",
+        responses={
+            200: serializers.ProcessingCountsSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+        },
     )
     def get(self, request):
         counts = selectors.processing_counts()
