@@ -109,24 +109,33 @@ function draw(status) {
   updated.classList.remove("stale");
 }
 
+const REFRESH_TIMEOUT_MS = 8000; // a status that takes longer is given up, and asked again
+
 async function refresh() {
   const updated = document.getElementById("updated");
   try {
     const response = await fetch(document.body.dataset.statusUrl, {
       headers: { Accept: "application/json" },
+      signal: AbortSignal.timeout(REFRESH_TIMEOUT_MS),
     });
     if (!response.ok) throw new Error(`the status answered ${response.status}`);
     draw(await response.json());
+    updated.dataset.lastGood = new Date().toLocaleTimeString();
   } catch (error) {
     // The page keeps the last figures it had, and says they are getting old.
     updated.textContent = `Not updated since ${updated.dataset.lastGood ?? "the page loaded"}: ${error.message}`;
     updated.classList.add("stale");
-    return;
   }
-  updated.dataset.lastGood = new Date().toLocaleTimeString();
+}
+
+// The next refresh is planned when one is done: a slow answer never overlaps the next,
+// and an older answer never replaces a newer one.
+async function keepRefreshing(seconds) {
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  await refresh();
+  keepRefreshing(seconds);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  const seconds = Number(document.body.dataset.refreshSeconds);
-  setInterval(refresh, seconds * 1000);
+  keepRefreshing(Number(document.body.dataset.refreshSeconds));
 });
