@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 # System programs the tests start (program:Debian package).
-TEST_PROGRAMS := redis-server:redis-server haproxy:haproxy chromium:chromium
+TEST_PROGRAMS := redis-server:redis-server haproxy:haproxy chromium:chromium npm:npm
 
 BENCH_INSTALLED := $(VENV)/.installed-bench
 
