@@ -217,6 +217,30 @@ def test_city_containers_get_only_variables_city_reads(rendered, overlay):
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_services_find_haproxy_its_stats_and_redis_by_the_services_rendered(rendered, overlay):
+    """Every address in a web pod's environment names a Service of the overlay, and port."""
+    services = _named(rendered[overlay], "Service")
+    ports = {
+        (name, port["port"])
+        for name, service in services.items()
+        for port in service["spec"]["ports"]
+    }
+    for service in SERVICES:
+        container = _pod(_named(rendered[overlay], "Deployment")[service])["containers"][0]
+        environment = _environment(container, rendered[overlay])
+        for variable in (
+            "CITY_PEER_URL",
+            "CITY_HAPROXY_STATS_URL",
+            "CELERY_BROKER_URL",
+            "CITY_REDIS_URL",
+            "DASHBOARD_CACHE_URL",
+        ):
+            host, _, port = environment[variable].split("://")[1].split("/")[0].partition(":")
+            assert (host, int(port)) in ports, f"{service}: {variable}={environment[variable]}"
+    assert services["haproxy-stats"]["spec"]["clusterIP"] == "None"  # every HAProxy pod
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_a_web_pod_stops_after_gunicorn_finished_its_requests(rendered, overlay):
     graceful_timeout = runpy.run_path(str(GUNICORN_CONFIG))["graceful_timeout"]
     for service in SERVICES:
