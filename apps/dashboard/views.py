@@ -14,6 +14,8 @@ from apps.dashboard.status import city_status
 from city.errors import ErrorSerializer
 
 REFRESH_SECONDS = 3
+# Each panel's body is templates/dashboard/panels/<name>.html (and dashboard.js's <name>).
+PANELS = [("services", "Services"), ("queues", "Queues"), ("documents", "Documents")]
 
 
 @method_decorator(staff_member_required, name="dispatch")  # else to the admin's login
@@ -24,7 +26,13 @@ class DashboardPage(TemplateView):
 
     def get_context_data(self, **kwargs):
         status = CityStatusSerializer(city_status()).data
-        return {**super().get_context_data(**kwargs), "status": status, "refresh": REFRESH_SECONDS}
+        panels = [(name, title, status[name]) for name, title in PANELS]
+        return {
+            **super().get_context_data(**kwargs),
+            "status": status,
+            "panels": panels,
+            "refresh": REFRESH_SECONDS,
+        }
 
 
 class CityStatusView(APIView):

@@ -1,7 +1,12 @@
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.documents import services
+from tests import servers
 from tests.factories import UserFactory
 
 
@@ -29,3 +34,18 @@ def upload(owner, data: bytes = b"A plain note.\n", name: str = "note.txt", **op
 
 def stored_files(root) -> list[str]:
     return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
+
+
+@contextmanager
+def documents_deployed_alone(request, settings) -> Iterator[Path]:
+    """The documents service in a deployment of its own (gunicorn, production settings, the
+    test's database), which this process, without it, reaches as a peer; yields its log."""
+    env = servers.production_env(
+        DATABASE_URL=request.getfixturevalue("live_database_url"),
+        STATIC_ROOT=request.getfixturevalue("collected_static"),
+    )
+    log = request.getfixturevalue("tmp_path") / "documents.log"
+    with servers.gunicorn("city.settings.documents", env=env, log=log) as url:
+        settings.CITY_PEER_URL = url
+        settings.CITY_SERVICES = ["leasing"]  # documents is elsewhere
+        yield log

@@ -8,9 +8,8 @@ from rest_framework.authtoken.models import Token
 from apps.documents import services
 from apps.documents.api import DocumentSummary, get_document_summary
 from city.peers import remember_caller
-from tests import servers
 from tests.documents import samples
-from tests.documents.conftest import upload
+from tests.documents.conftest import documents_deployed_alone, upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,14 +20,7 @@ def summary_for(request, settings):
     if request.param == "here":
         yield lambda document_id, owner: get_document_summary(document_id, owner_id=owner.pk)
         return
-    env = servers.production_env(
-        DATABASE_URL=request.getfixturevalue("live_database_url"),
-        STATIC_ROOT=request.getfixturevalue("collected_static"),
-    )
-    log = request.getfixturevalue("tmp_path") / "documents.log"
-    with servers.gunicorn("city.settings.documents", env=env, log=log) as url:
-        settings.CITY_PEER_URL = url
-        settings.CITY_SERVICES = ["leasing"]  # documents is elsewhere
+    with documents_deployed_alone(request, settings):
 
         def ask(document_id, owner):
             token, _ = Token.objects.get_or_create(user=owner)

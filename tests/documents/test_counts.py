@@ -7,10 +7,9 @@ from rest_framework.authtoken.models import Token
 from apps.documents import services
 from apps.documents.api import get_processing_counts
 from city.peers import PeerUnavailable, remember_caller
-from tests import servers
 from tests.contract import error_of
 from tests.documents import samples
-from tests.documents.conftest import upload
+from tests.documents.conftest import documents_deployed_alone, upload
 from tests.factories import StaffFactory
 
 COUNTS = "/api/documents/counts/"
@@ -67,14 +66,7 @@ def documents_service(request, settings):
     if request.param == "here":
         yield
     else:
-        env = servers.production_env(
-            DATABASE_URL=request.getfixturevalue("live_database_url"),
-            STATIC_ROOT=request.getfixturevalue("collected_static"),
-        )
-        log = request.getfixturevalue("tmp_path") / "documents.log"
-        with servers.gunicorn("city.settings.documents", env=env, log=log) as url:
-            settings.CITY_PEER_URL = url
-            settings.CITY_SERVICES = ["leasing"]  # documents is elsewhere
+        with documents_deployed_alone(request, settings) as log:
             yield
             assert f'"path":"{COUNTS}"' in log.read_text(), "the counts were not asked over HTTP"
     remember_caller(None)
