@@ -7,9 +7,11 @@ The processes are run by `deploy.processes`, as the split topology runs them.
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -18,6 +20,7 @@ import pytest
 from django.conf import settings
 
 from deploy import processes
+from deploy.haproxy.render import Replica, render
 from deploy.processes import BIN, REPO, free_port
 from deploy.processes import stop as stop  # for tests that stop a server themselves
 
@@ -159,3 +162,43 @@ def database_of_its_own(tmp_path: Path, name: str) -> Iterator[str]:
     finally:
         with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def address_nobody_listens_on() -> Iterator[str]:
+    """host:port bound but never listening: connections are refused, and no other process
+    can take the port while the block runs."""
+    with socket.socket() as nobody:
+        nobody.bind(("127.0.0.1", 0))
+        yield f"127.0.0.1:{nobody.getsockname()[1]}"
+
+
+@dataclass(frozen=True)
+class Edge:
+    url: str  # HAProxy's frontend
+    stats_csv: str  # its stats page, as CSV
+
+
+@contextmanager
+def haproxy(
+    root: Path, *, greeter: list[Replica], host: str = "127.0.0.1", stats_port: int | None = None
+) -> Iterator[Edge]:
+    """HAProxy with City's configuration on `host`, in front of these greeter replicas
+    (the other services have none); yields once its stats answer."""
+    http_port, stats_port = free_port(), stats_port or free_port()
+    config = root / "haproxy.cfg"
+    config.write_text(
+        render(
+            bind=f"{host}:{http_port}",
+            stats_bind=f"{host}:{stats_port}",
+            replicas={"greeter": greeter, "documents": [], "leasing": []},
+        )
+    )
+    stats_csv = f"http://{host}:{stats_port}/;csv"
+    with running(
+        processes.haproxy_command(config, program=require_program("haproxy")),
+        env=subprocess_env(),
+        log=root / "haproxy.log",
+        ready=answers(stats_csv),
+    ):
+        yield Edge(f"http://{host}:{http_port}", stats_csv)

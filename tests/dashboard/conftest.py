@@ -2,7 +2,6 @@
 every status, a broker of the test's own, and HAProxy in front of a real greeter."""
 
 import math
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,8 +12,7 @@ from django.core.cache import caches
 
 from apps.dashboard import sources, status
 from apps.documents import services
-from deploy import processes
-from deploy.haproxy.render import Replica, render
+from deploy.haproxy.render import Replica
 from tests import servers
 from tests.documents import samples
 from tests.documents.conftest import upload
@@ -100,7 +98,6 @@ class Edge:
 def haproxy_in_front_of_greeter(tmp_path_factory) -> Iterator[Edge]:
     """HAProxy with two greeter replicas: greeter-1 a real gunicorn, greeter-2 an address
     nobody listens on; yielded once HAProxy's health checks have told them apart."""
-    program = servers.require_program("haproxy")
     root = tmp_path_factory.mktemp("edge")
     with servers.database_of_its_own(root, "edge") as database_url:
         env = servers.production_env(
@@ -109,43 +106,21 @@ def haproxy_in_front_of_greeter(tmp_path_factory) -> Iterator[Edge]:
         servers.run_checked(
             [str(servers.BIN / "python"), "manage.py", "migrate", "--noinput", "-v0"], env=env
         )
-        yield from _edge_in_front_of(root, env, program)
+        yield from _edge_in_front_of(root, env)
 
 
-def _edge_in_front_of(root, env, program) -> Iterator[Edge]:
+def _edge_in_front_of(root, env) -> Iterator[Edge]:
     with (
         servers.gunicorn("city.settings.production", env=env, log=root / "gunicorn.log") as url,
-        socket.socket() as nobody,  # bound, never listening: refused, and taken by no one else
+        servers.address_nobody_listens_on() as nowhere,
     ):
-        nobody.bind(("127.0.0.1", 0))
         greeter_1 = url.removeprefix("http://")
-        http_port, stats_port = servers.free_port(), servers.free_port()
-        config = root / "haproxy.cfg"
-        config.write_text(
-            render(
-                bind=f"127.0.0.1:{http_port}",
-                stats_bind=f"127.0.0.1:{stats_port}",
-                replicas={
-                    "greeter": [
-                        Replica("greeter-1", greeter_1),
-                        Replica("greeter-2", f"127.0.0.1:{nobody.getsockname()[1]}"),
-                    ],
-                    "documents": [],
-                    "leasing": [],
-                },
-            )
-        )
-        stats_csv = f"http://127.0.0.1:{stats_port}/;csv"
-        with servers.running(
-            processes.haproxy_command(config, program=program),
-            env=servers.subprocess_env(),
-            log=root / "haproxy.log",
-            ready=servers.answers(stats_csv),
-        ):
+        replicas = [Replica("greeter-1", greeter_1), Replica("greeter-2", nowhere)]
+        with servers.haproxy(root, greeter=replicas) as edge:
             servers.wait_until(
-                lambda: _health_checked(stats_csv), what="HAProxy's checks of both replicas"
+                lambda: _health_checked(edge.stats_csv), what="HAProxy's checks of both replicas"
             )
-            yield Edge(f"http://127.0.0.1:{http_port}", stats_csv, greeter_1)
+            yield Edge(edge.url, edge.stats_csv, greeter_1)
 
 
 def _health_checked(stats_csv: str) -> bool:

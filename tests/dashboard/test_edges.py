@@ -8,8 +8,7 @@ import pytest
 
 from apps.dashboard import sources
 from city import haproxy_stats
-from deploy import processes
-from deploy.haproxy.render import Replica, render
+from deploy.haproxy.render import Replica
 from tests import servers
 
 EDGES_NAME = "edges.city.test"
@@ -21,38 +20,17 @@ def second_edge(tmp_path_factory, haproxy_in_front_of_greeter):
     """Another HAProxy on 127.0.0.2, with the first's stats port, that finds greeter-1 at
     an address nobody listens on: to it, greeter-1 is down."""
     first = haproxy_in_front_of_greeter
-    stats_port = httpx.URL(first.stats_csv).port
     root = tmp_path_factory.mktemp("second-edge")
-    with socket.socket() as nobody:
-        nobody.bind(("127.0.0.1", 0))
-        nowhere = f"127.0.0.1:{nobody.getsockname()[1]}"
-        http_port = servers.free_port()
-        config = root / "haproxy.cfg"
-        config.write_text(
-            render(
-                bind=f"127.0.0.2:{http_port}",
-                stats_bind=f"127.0.0.2:{stats_port}",
-                replicas={
-                    "greeter": [
-                        Replica("greeter-1", nowhere),
-                        Replica("greeter-2", first.greeter_1),
-                    ],
-                    "documents": [],
-                    "leasing": [],
-                },
-            )
-        )
-        with servers.running(
-            processes.haproxy_command(config, program=servers.require_program("haproxy")),
-            env=servers.subprocess_env(),
-            log=root / "haproxy.log",
-            ready=servers.answers(f"http://127.0.0.2:{stats_port}/;csv"),
-        ):
+    with servers.address_nobody_listens_on() as nowhere:
+        replicas = [Replica("greeter-1", nowhere), Replica("greeter-2", first.greeter_1)]
+        stats_port = httpx.URL(first.stats_csv).port
+        with servers.haproxy(
+            root, greeter=replicas, host="127.0.0.2", stats_port=stats_port
+        ) as edge:
             servers.wait_until(
-                lambda: _sees_greeter_1_down(f"http://127.0.0.2:{stats_port}/;csv"),
-                what="the second HAProxy's checks",
+                lambda: _sees_greeter_1_down(edge.stats_csv), what="the second HAProxy's checks"
             )
-            yield f"http://127.0.0.2:{http_port}"
+            yield edge.url
 
 
 def _sees_greeter_1_down(stats_csv: str) -> bool:
