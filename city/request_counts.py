@@ -38,6 +38,8 @@ def service_of(path: str) -> str:
 
 def count(path: str, status: int) -> None:
     service = service_of(path)
+    if service == PLATFORM:  # probes, the dashboard's own polls: nobody reads these counts
+        return
     with _lock:
         counts = _counts.setdefault(service, [0, 0])
         counts[0] += 1
