@@ -96,7 +96,9 @@ class Stack:
                 timeout=timeout,
             )
         except subprocess.TimeoutExpired as error:
-            pytest.fail(f"{shlex.join(command)} took over {timeout}s:\n{_tail(error.stderr)}")
+            pytest.fail(
+                f"{shlex.join(command)} took over {timeout}s:\n{_tail(error.stderr)}\n{self.logs()}"
+            )
         if check and result.returncode != 0:
             pytest.fail(
                 f"{shlex.join(command)} failed ({result.returncode}):\n"
@@ -105,11 +107,28 @@ class Stack:
         return result
 
     def logs(self) -> str:
-        """The last lines of every container's log, for failure messages."""
+        """Each container's state and the last lines of its log, for failure messages."""
         if not self.up:
             return ""
+        states = subprocess.run(
+            [
+                self.engine,
+                "ps",
+                "--all",
+                "--filter",
+                f"label=com.docker.compose.project={self.project}",
+                "--format",
+                "{{.Names}}: {{.Status}}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         result = self.run("logs", "--tail", "30", timeout=60, check=False)
-        return "--- container logs ---\n" + _tail(result.stdout + result.stderr, 12000)
+        return (
+            f"--- containers ---\n{states.stdout}{states.stderr}"
+            f"--- container logs ---\n{_tail(result.stdout + result.stderr, 12000)}"
+        )
 
     def start(self) -> None:
         self.up = True
