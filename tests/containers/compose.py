@@ -82,10 +82,13 @@ class Stack:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
 
+    def command(self, *args: str) -> list[str]:
+        return [*self.compose, "-p", self.project, "-f", str(COMPOSE_FILE), *args]
+
     def run(
         self, *args: str, timeout: float = COMMAND_TIMEOUT_SECONDS, check: bool = True
     ) -> subprocess.CompletedProcess:
-        command = [*self.compose, "-p", self.project, "-f", str(COMPOSE_FILE), *args]
+        command = self.command(*args)
         try:
             result = subprocess.run(
                 command,
@@ -110,25 +113,31 @@ class Stack:
         """Each container's state and the last lines of its log, for failure messages."""
         if not self.up:
             return ""
-        states = subprocess.run(
-            [
-                self.engine,
-                "ps",
-                "--all",
-                "--filter",
-                f"label=com.docker.compose.project={self.project}",
-                "--format",
-                "{{.Names}}: {{.Status}}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        result = self.run("logs", "--tail", "30", timeout=60, check=False)
+        label = f"label=com.docker.compose.project={self.project}"
+        states = [
+            self.engine,
+            "ps",
+            "--all",
+            "--filter",
+            label,
+            "--format",
+            "{{.Names}}: {{.Status}}",
+        ]
+        logs = self.command("logs", "--tail", "30")
         return (
-            f"--- containers ---\n{states.stdout}{states.stderr}"
-            f"--- container logs ---\n{_tail(result.stdout + result.stderr, 12000)}"
+            f"--- containers ---\n{self._output(states)}"
+            f"--- container logs ---\n{_tail(self._output(logs), 12000)}"
         )
+
+    def _output(self, command: list[str]) -> str:
+        """What the command printed, for a diagnosis: never fails, never hangs."""
+        try:
+            result = subprocess.run(
+                command, env=self.env, capture_output=True, text=True, timeout=60
+            )
+        except subprocess.TimeoutExpired:
+            return f"({shlex.join(command)} took over 60s)\n"
+        return result.stdout + result.stderr
 
     def start(self) -> None:
         self.up = True
