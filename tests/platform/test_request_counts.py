@@ -4,6 +4,8 @@ where no load balancer counts them)."""
 import os
 import time
 
+import pytest
+
 from city import request_counts
 from city.request_log import RequestLog
 
@@ -33,17 +35,14 @@ def test_a_forked_process_counts_from_zero_and_the_parent_keeps_its_counts():
     assert greeter_requests() == counted_before_fork
 
 
-def test_a_process_behind_haproxy_leaves_the_counting_to_it(settings):
-    settings.CITY_HAPROXY_STATS_URL = "http://127.0.0.1:8404/;csv"
+@pytest.mark.parametrize(
+    ("stats_url", "counted"),
+    [("http://127.0.0.1:8404/;csv", 0), ("", 1)],
+    ids=["behind HAProxy, which counts", "alone, counting what it answers"],
+)
+def test_a_process_counts_only_when_no_haproxy_does(settings, stats_url, counted):
+    settings.CITY_HAPROXY_STATS_URL = stats_url
     before = greeter_requests()
     log = RequestLog()
     log.end(method="GET", path=GREET, status=200, started=time.perf_counter(), user_id=None)
-    assert greeter_requests() == before
-
-
-def test_a_process_alone_counts_what_it_answers(settings):
-    settings.CITY_HAPROXY_STATS_URL = ""
-    before = greeter_requests()
-    log = RequestLog()
-    log.end(method="GET", path=GREET, status=200, started=time.perf_counter(), user_id=None)
-    assert greeter_requests() == before + 1
+    assert greeter_requests() == before + counted
