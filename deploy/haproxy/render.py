@@ -100,7 +100,8 @@ _GLOBAL = """global
 _DEFAULTS = """defaults
     mode http
     log global
-    log-format '{"source":"haproxy","request_id":"%[capture.req.hdr(0)]","method":"%HM","path":"%HPO","status":%ST,"backend":"%b","server":"%s","duration_ms":%Ta,"retries":%rc,"termination":"%ts"}'
+    # JSON lines; retries is a string, as HAProxy writes "+3" for a request redispatched.
+    log-format '{"source":"haproxy","request_id":"%[capture.req.hdr(0)]","method":"%HM","path":"%HPO","status":%ST,"backend":"%b","server":"%s","duration_ms":%Ta,"retries":"%rc","termination":"%ts"}'
     option dontlognull
     # The services log every request with its request id; the edge logs what they cannot
     # see: errors, retries, redispatches, refused requests.
