@@ -16,6 +16,7 @@ from typing import TypeVar
 import httpx
 from django.conf import settings
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 
 from city.errors import CityError
 from city.request_id import HEADER, current_request_id
@@ -53,18 +54,31 @@ class PeerClient:
 
     def get(self, path: str) -> dict | None:
         """The JSON at `path`, or None when the peer answers 404 (nothing the caller may see)."""
+        return self._send("GET", path, expect=status.HTTP_200_OK)
+
+    def post(self, path: str, data: dict, *, expect: int = status.HTTP_200_OK) -> dict | None:
+        """POST `data` as JSON; the answer's JSON, or None when the peer answers 404.
+
+        A 400 from the peer is the caller's mistake: raised as the peer's validation error."""
+        return self._send("POST", path, json=data, expect=expect)
+
+    def _send(self, method: str, path: str, *, expect: int, json: dict | None = None):
         caller = _caller.get() or {}
         headers = {header: caller[key] for key, header in _CREDENTIALS.items() if key in caller}
         if request_id := current_request_id():
             headers[HEADER] = request_id
         try:
-            response = _http().get(f"{settings.CITY_PEER_URL}{path}", headers=headers)
+            response = _http().request(
+                method, f"{settings.CITY_PEER_URL}{path}", headers=headers, json=json
+            )
         except httpx.HTTPError as error:
             raise self._unavailable(f"{type(error).__name__}: {error}") from error
         if response.status_code == status.HTTP_404_NOT_FOUND:
             return None
-        if response.status_code != status.HTTP_200_OK:
-            raise self._unavailable(f"it answered {response.status_code} to GET {path}")
+        if response.status_code == status.HTTP_400_BAD_REQUEST and method != "GET":
+            raise ValidationError(_error_details(response))
+        if response.status_code != expect:
+            raise self._unavailable(f"it answered {response.status_code} to {method} {path}")
         return response.json()
 
     def _unavailable(self, reason: str) -> PeerUnavailable:
@@ -72,6 +86,15 @@ class PeerClient:
             f"The {self.service} service is unavailable ({reason}).",
             details={"service": self.service},
         )
+
+
+def _error_details(response: httpx.Response):
+    """The details of an error in City's contract, or the whole body when it is not one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {"peer": [response.text[:200]]}
+    return body.get("error", {}).get("details") or body
 
 
 @functools.cache

@@ -1,18 +1,30 @@
 """The documents service's public interface to the other services.
 
 The leasing service checks here that a document attached to an application exists,
-belongs to the applicant and was processed. Where the documents service is not installed
-in the deployment, the same question goes to it over HTTP, asked as the user being served
-(city.peers): it answers only about that user's own documents, as it does here.
+belongs to the applicant and was processed, and has the applicant's documents shown to
+the unit's manager while the application is under review (a read grant, recorded and
+checked by this service). Where the documents service is not installed in the
+deployment, the same calls go to it over HTTP, made as the user being served
+(city.peers): it answers only about that user's own documents and grants, as it does here.
 """
 
 from dataclasses import dataclass
 
 from city.peers import PeerClient, PeerUnavailable, local_or_remote
 
-__all__ = ["PROCESSED", "DocumentSummary", "get_document_summary", "get_processing_counts"]
+__all__ = [
+    "PROCESSED",
+    "DocumentSummary",
+    "document_path",
+    "get_document_summary",
+    "get_processing_counts",
+    "grant_read",
+    "list_documents",
+    "revoke_reads",
+]
 
 PROCESSED = "processed"
+LIST_PAGE = 50  # the documents service's page size
 
 
 @dataclass(frozen=True)
@@ -39,8 +51,10 @@ def _summary_here(*, document_id: int, owner_id: int) -> DocumentSummary | None:
     from apps.documents.selectors import document_for_owner  # models load with the app
 
     document = document_for_owner(owner_id=owner_id, document_id=document_id)
-    if document is None:
-        return None
+    return None if document is None else _summary_of(document)
+
+
+def _summary_of(document) -> DocumentSummary:
     return DocumentSummary(
         id=document.pk,
         owner_id=document.owner_id,
@@ -52,9 +66,13 @@ def _summary_here(*, document_id: int, owner_id: int) -> DocumentSummary | None:
 
 
 def _summary_from_peer(*, document_id: int, owner_id: int) -> DocumentSummary | None:
-    document = PeerClient("documents").get(f"/api/documents/{document_id}/")
+    document = PeerClient("documents").get(document_path(document_id))
     if document is None or document["owner"] != owner_id:
         return None
+    return _summary_of_answer(document)
+
+
+def _summary_of_answer(document: dict) -> DocumentSummary:
     return DocumentSummary(
         id=document["id"],
         owner_id=document["owner"],
@@ -63,6 +81,75 @@ def _summary_from_peer(*, document_id: int, owner_id: int) -> DocumentSummary | 
         mime_type=document["mime_type"],
         title=document["title"],
     )
+
+
+def document_path(document_id: int) -> str:
+    """Where the document is read over HTTP, by its owner or someone it is granted to."""
+    return f"/api/documents/{document_id}/"
+
+
+def list_documents(*, owner_id: int, processed_only: bool = False) -> list[DocumentSummary]:
+    """The owner's newest documents (one page of the documents service's list, 50)."""
+    documents = local_or_remote("documents", local=_list_here, remote=_list_from_peer)
+    return documents(owner_id=owner_id, processed_only=processed_only)
+
+
+def _list_here(*, owner_id: int, processed_only: bool) -> list[DocumentSummary]:
+    from apps.documents.selectors import documents_for_owner
+
+    documents = documents_for_owner(owner_id=owner_id)
+    if processed_only:
+        documents = documents.filter(status=PROCESSED)
+    return [_summary_of(document) for document in documents[:LIST_PAGE]]
+
+
+def _list_from_peer(*, owner_id: int, processed_only: bool) -> list[DocumentSummary]:
+    query = "?status=processed" if processed_only else ""
+    answer = PeerClient("documents").get(f"/api/documents/{query}") or {}
+    return [
+        _summary_of_answer(document)
+        for document in answer.get("results", [])
+        if document["owner"] == owner_id
+    ]
+
+
+def grant_read(*, document_ids: list[int], owner_id: int, grantee_id: int, reference: str) -> None:
+    """Let `grantee_id` read these documents of `owner_id` (metadata, text, thumbnail and
+    file) until the grants for `reference` are revoked. Over HTTP it is asked as the user
+    being served, who must be the owner. A document that is not the owner's is a
+    ValidationError on `document_ids`, and nothing is granted."""
+    grant = local_or_remote("documents", local=_grant_here, remote=_grant_from_peer)
+    grant(document_ids=document_ids, owner_id=owner_id, grantee_id=grantee_id, reference=reference)
+
+
+def _grant_here(*, document_ids: list[int], owner_id: int, grantee_id: int, reference: str):
+    from apps.documents.services import document_grants_create
+
+    document_grants_create(
+        owner_id=owner_id, document_ids=document_ids, grantee_id=grantee_id, reference=reference
+    )
+
+
+def _grant_from_peer(*, document_ids: list[int], owner_id: int, grantee_id: int, reference: str):
+    grant = {"document_ids": document_ids, "grantee": grantee_id, "reference": reference}
+    PeerClient("documents").post("/api/documents/grants/", grant, expect=201)
+
+
+def revoke_reads(*, reference: str, by_user_id: int) -> None:
+    """End the grants for `reference` that `by_user_id` gave or holds (the owner or the
+    grantee may end them). Ending grants that do not exist changes nothing."""
+    revoke = local_or_remote("documents", local=_revoke_here, remote=_revoke_from_peer)
+    revoke(reference=reference, by_user_id=by_user_id)
+
+
+def _revoke_here(*, reference: str, by_user_id: int) -> None:
+    from apps.documents.services import document_grants_revoke
+
+    document_grants_revoke(reference=reference, by_user_id=by_user_id)
+
+
+def _revoke_from_peer(*, reference: str, by_user_id: int) -> None:
+    PeerClient("documents").post("/api/documents/grants/revoke/", {"reference": reference})
 
 
 def get_processing_counts() -> dict[str, int]:

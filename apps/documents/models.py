@@ -88,3 +88,28 @@ class ProcessingAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"document {self.document_id} run {self.number}: {self.outcome}"
+
+
+class DocumentGrant(models.Model):
+    """Leave for one person to read another's document (metadata, text, thumbnail, file),
+    given by the owner for a reason another service names, such as an application for a
+    unit ("leasing.application:12"). Ending the reason deletes the grant."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="grants")
+    grantee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="document_grants"
+    )
+    reference = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["document", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "grantee", "reference"], name="documents_grant_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["reference"], name="documents_grant_reference")]
+
+    def __str__(self) -> str:
+        return f"document {self.document_id} readable by user {self.grantee_id} ({self.reference})"

@@ -1,11 +1,12 @@
-"""The documents service's reads. A person only ever reads their own documents."""
+"""The documents service's reads. A person reads their own documents, and those another
+person granted them leave to read (apps.documents.models.DocumentGrant)."""
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Substr
 
-from apps.documents.models import Document
+from apps.documents.models import Document, DocumentGrant
 
 EXCERPT_CHARS = 500
 # No stemming: residents write in many languages, and names and numbers match as typed.
@@ -13,12 +14,12 @@ SEARCH_CONFIG = "simple"
 
 
 def documents_for_owner(*, owner_id: int) -> QuerySet[Document]:
-    """Their documents with an excerpt of the text (the whole text is loaded only on demand)."""
-    return (
-        Document.objects.filter(owner_id=owner_id)
-        .defer("text")
-        .annotate(excerpt=Substr("text", 1, EXCERPT_CHARS))
-    )
+    return _with_excerpt(Document.objects.filter(owner_id=owner_id))
+
+
+def _with_excerpt(documents: QuerySet[Document]) -> QuerySet[Document]:
+    """With an excerpt of the text (the whole text is loaded only on demand)."""
+    return documents.defer("text").annotate(excerpt=Substr("text", 1, EXCERPT_CHARS))
 
 
 def processing_counts() -> dict[str, int]:
@@ -29,6 +30,13 @@ def processing_counts() -> dict[str, int]:
 
 def document_for_owner(*, owner_id: int, document_id: int) -> Document | None:
     return documents_for_owner(owner_id=owner_id).filter(pk=document_id).first()
+
+
+def document_readable_by(*, user_id: int, document_id: int) -> Document | None:
+    """The document if it is the user's own or they hold a grant to read it; else None."""
+    granted = DocumentGrant.objects.filter(document=OuterRef("pk"), grantee_id=user_id)
+    readable = Document.objects.filter(Q(owner_id=user_id) | Exists(granted), pk=document_id)
+    return _with_excerpt(readable).first()
 
 
 def documents_search(queryset: QuerySet[Document], *, q: str) -> QuerySet[Document]:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from apps.documents import pipeline
-from apps.documents.models import Document, ProcessingAttempt
+from apps.documents.models import Document, DocumentGrant, ProcessingAttempt
 from city.errors import IllegalStateChange, PayloadTooLarge, UnsupportedMediaType
 from city.logging import get_logger
 from city.tasks import send_task_on_commit
@@ -340,6 +340,45 @@ def _delete_files_on_commit(names: list[str]) -> None:
 
     if names:
         transaction.on_commit(delete, robust=True)
+
+
+# --- grants -----------------------------------------------------------------------------
+
+MAX_GRANTED_DOCUMENTS = 50
+
+
+def document_grants_create(
+    *, owner_id: int, document_ids: list[int], grantee_id: int, reference: str
+) -> int:
+    """Let `grantee_id` read these documents of `owner_id` for `reference`; giving the same
+    grant again changes nothing. A document that is not the owner's is refused, and then
+    nothing is granted. Returns how many documents the grant covers."""
+    wanted = set(document_ids)
+    owned = set(
+        Document.objects.filter(owner_id=owner_id, pk__in=wanted).values_list("pk", flat=True)
+    )
+    if missing := sorted(wanted - owned):
+        raise ValidationError({"document_ids": [f"Document {missing[0]} does not exist."]})
+    if grantee_id == owner_id:
+        return len(owned)  # the owner reads their own documents anyway
+    DocumentGrant.objects.bulk_create(
+        [
+            DocumentGrant(document_id=pk, grantee_id=grantee_id, reference=reference)
+            for pk in sorted(owned)
+        ],
+        ignore_conflicts=True,  # already granted
+    )
+    logger.info("documents_granted", reference=reference, documents=len(owned))
+    return len(owned)
+
+
+def document_grants_revoke(*, reference: str, by_user_id: int) -> int:
+    """End the grants given for `reference` that `by_user_id` gave or holds. Returns how
+    many ended; none is not an error (revoking twice is the same as once)."""
+    given_or_held = Q(document__owner_id=by_user_id) | Q(grantee_id=by_user_id)
+    ended, _ = DocumentGrant.objects.filter(given_or_held, reference=reference).delete()
+    logger.info("documents_grants_revoked", reference=reference, grants=ended)
+    return ended
 
 
 # --- the sweep --------------------------------------------------------------------------

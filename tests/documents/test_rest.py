@@ -18,10 +18,10 @@ def client(api, owner):
     return api
 
 
-def post_file(client, data: bytes, name: str = "note.txt", query: str = "", **fields):
+def post_file(client, data: bytes, name: str = "note.txt", **fields):
     # The client's content type is a claim we ignore: the bytes decide.
     file = SimpleUploadedFile(name, data, content_type="application/pdf")
-    return client.post(f"{URL}{query}", {"file": file, **fields}, format="multipart")
+    return client.post(URL, {"file": file, **fields}, format="multipart")
 
 
 @pytest.fixture
@@ -162,13 +162,13 @@ def test_upload_of_bytes_already_there_is_200_with_the_same_document(client, med
     assert again.json()["id"] == first["id"]
     assert again.json()["duplicate"] is True
     assert len(stored_files(media_root)) == 1
-    copy = post_file(client, b"same", "b.txt", query="?allow_duplicate=true")
+    copy = post_file(client, b"same", "b.txt", allow_duplicate="true")
     assert copy.status_code == 202
     assert copy.json()["id"] != first["id"]
 
 
 def test_allow_duplicate_must_be_a_boolean(client):
-    response = post_file(client, b"same", query="?allow_duplicate=perhaps")
+    response = post_file(client, b"same", allow_duplicate="perhaps")
     assert response.status_code == 400
     assert "allow_duplicate" in error_of(response)["details"]
 

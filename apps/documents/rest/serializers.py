@@ -1,20 +1,61 @@
 from django.urls import reverse
 from rest_framework import serializers
 
+from apps.documents import services
 from apps.documents.models import Document
 from apps.documents.selectors import EXCERPT_CHARS
 
+MAX_ID = 2**63 - 1  # the largest id a database stores
+
 
 class UploadSerializer(serializers.Serializer):
+    """What a client sends to upload: also the browsable API's form."""
+
     # Empty files reach the service, which refuses them with its own message.
-    file = serializers.FileField(allow_empty_file=True, use_url=False)
-    title = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
-
-
-class UploadQuerySerializer(serializers.Serializer):
-    allow_duplicate = serializers.BooleanField(
-        default=False, help_text="Store the same bytes again as a new document."
+    file = serializers.FileField(
+        allow_empty_file=True, use_url=False, help_text="PDF, DOCX, text, PNG, JPEG or TIFF."
     )
+    title = serializers.CharField(
+        max_length=255,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Without it, the file's name.",
+    )
+    allow_duplicate = serializers.BooleanField(
+        default=False,
+        help_text="Store the same bytes again as a new document (else the earlier one is "
+        "answered).",
+    )
+
+
+def _reference_field() -> serializers.RegexField:
+    return serializers.RegexField(
+        r"^[a-z]+(\.[a-z_]+)*:[0-9]+$",
+        max_length=100,
+        help_text="What the grant is for, e.g. leasing.application:12; revoked by it.",
+    )
+
+
+class GrantSerializer(serializers.Serializer):
+    document_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        min_length=1,
+        max_length=services.MAX_GRANTED_DOCUMENTS,
+        help_text="Ids of your documents.",
+    )
+    grantee = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="The user id who may read them."
+    )
+    reference = _reference_field()
+
+
+class RevokeSerializer(serializers.Serializer):
+    reference = _reference_field()
+
+
+class RevokedSerializer(RevokeSerializer):
+    revoked = serializers.IntegerField(help_text="How many grants ended.")
 
 
 class FailureSerializer(serializers.Serializer):
@@ -78,7 +119,9 @@ class DocumentSerializer(serializers.ModelSerializer):
         def link(name: str) -> str:
             return request.build_absolute_uri(reverse(f"documents:{name}", args=[document.pk]))
 
-        links = {name: link(name) for name in ("detail", "download", "reprocess")}
+        links = {name: link(name) for name in ("detail", "download")}
+        if document.owner_id == request.user.pk:  # the owner's alone, not a grantee's
+            links["reprocess"] = link("reprocess")
         if document.status == Document.Status.PROCESSED:
             links["text"] = link("text")
         if document.thumbnail:

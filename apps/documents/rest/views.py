@@ -21,7 +21,15 @@ from city.errors import ErrorSerializer
 
 def owned_document(request, pk: int) -> Document:
     """The document if it is the requester's; 404 otherwise, so ids leak nothing."""
-    document = selectors.document_for_owner(owner_id=request.user.pk, document_id=pk)
+    return _found(selectors.document_for_owner(owner_id=request.user.pk, document_id=pk))
+
+
+def readable_document(request, pk: int) -> Document:
+    """The document if it is the requester's or granted to them to read; 404 otherwise."""
+    return _found(selectors.document_readable_by(user_id=request.user.pk, document_id=pk))
+
+
+def _found(document: Document | None) -> Document:
     if document is None:
         raise NotFound("No such document.")
     return document
@@ -40,6 +48,12 @@ class DocumentCollectionView(generics.ListAPIView):
     def get_queryset(self):
         return selectors.documents_for_owner(owner_id=self.request.user.pk)
 
+    def get_serializer_class(self):
+        # What a client sends is not what it reads: the browsable API's form is the upload.
+        if self.request.method == "POST":
+            return serializers.UploadSerializer
+        return serializers.DocumentSerializer
+
     def initialize_request(self, request, *args, **kwargs):
         # Before anything reads the body (session authentication's CSRF check does).
         limit = settings.DOCUMENTS_MAX_UPLOAD_BYTES
@@ -52,7 +66,6 @@ class DocumentCollectionView(generics.ListAPIView):
 
     @extend_schema(
         summary="Upload a document; it is processed in the background",
-        parameters=[serializers.UploadQuerySerializer],
         request={"multipart/form-data": serializers.UploadSerializer},
         responses={
             202: serializers.UploadResultSerializer,
@@ -62,13 +75,9 @@ class DocumentCollectionView(generics.ListAPIView):
         },
     )
     def post(self, request, *args, **kwargs):
-        query = serializers.UploadQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
         given = serializers.UploadSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        upload = services.document_upload(
-            owner=request.user, **given.validated_data, **query.validated_data
-        )
+        upload = services.document_upload(owner=request.user, **given.validated_data)
         data = {**document_data(request, upload.document), "duplicate": upload.duplicate}
         if upload.duplicate:
             return Response(data, status=status.HTTP_200_OK)
@@ -82,7 +91,7 @@ class DocumentView(APIView):
         summary="A document: status, failure, results", responses=serializers.DocumentSerializer
     )
     def get(self, request, pk: int):
-        return Response(document_data(request, owned_document(request, pk)))
+        return Response(document_data(request, readable_document(request, pk)))
 
     @extend_schema(summary="Delete a document and its file", responses={204: None})
     def delete(self, request, pk: int):
@@ -145,7 +154,7 @@ def _private_file(response: HttpResponse) -> HttpResponse:
 class DocumentDownloadView(FileView):
     @extend_schema(summary="The original file", responses={(200, "*/*"): OpenApiTypes.BINARY})
     def get(self, request, pk: int):
-        document = owned_document(request, pk)
+        document = readable_document(request, pk)
         try:
             stored = document.file.open("rb")
         except FileNotFoundError as error:
@@ -163,7 +172,7 @@ class DocumentDownloadView(FileView):
 class DocumentTextView(FileView):
     @extend_schema(summary="The text read from a document", responses={(200, "text/plain"): str})
     def get(self, request, pk: int):
-        document = owned_document(request, pk)
+        document = readable_document(request, pk)
         text = selectors.document_text(document_id=document.pk)
         return _private_file(HttpResponse(text, content_type="text/plain; charset=utf-8"))
 
@@ -173,7 +182,7 @@ class DocumentThumbnailView(FileView):
         summary="A small PNG of the document", responses={(200, "image/png"): OpenApiTypes.BINARY}
     )
     def get(self, request, pk: int):
-        document = owned_document(request, pk)
+        document = readable_document(request, pk)
         if not document.thumbnail:
             raise NotFound("This document has no thumbnail.")
         try:
@@ -181,3 +190,38 @@ class DocumentThumbnailView(FileView):
         except FileNotFoundError as error:
             raise NotFound("The thumbnail is missing.") from error
         return _private_file(FileResponse(stored, content_type="image/png"))
+
+
+class DocumentGrantsView(APIView):
+    """Grants that let another person read some of your documents."""
+
+    @extend_schema(
+        summary="Let another person read some of your documents",
+        request=serializers.GrantSerializer,
+        responses={201: serializers.GrantSerializer, 400: ErrorSerializer},
+    )
+    def post(self, request):
+        given = serializers.GrantSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        services.document_grants_create(
+            owner_id=request.user.pk,
+            document_ids=given.validated_data["document_ids"],
+            grantee_id=given.validated_data["grantee"],
+            reference=given.validated_data["reference"],
+        )
+        return Response(given.data, status=status.HTTP_201_CREATED)
+
+
+class DocumentGrantsRevokeView(APIView):
+    @extend_schema(
+        summary="End the grants given for a reference (by their owner or their holder)",
+        request=serializers.RevokeSerializer,
+        responses={200: serializers.RevokedSerializer, 400: ErrorSerializer},
+    )
+    def post(self, request):
+        given = serializers.RevokeSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        ended = services.document_grants_revoke(
+            reference=given.validated_data["reference"], by_user_id=request.user.pk
+        )
+        return Response({**given.data, "revoked": ended})
