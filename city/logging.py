@@ -1,9 +1,15 @@
-"""JSON logs, one object per line on stderr, with the request id of whatever caused them.
+"""Logs on stderr, one line per event, with the request id of whatever caused them.
+
+Two formats (LOG_FORMAT): `json`, one JSON object per line, for production, the
+per-service deployments, the split topology and the tests (machines read them); and
+`console`, structlog's aligned `key=value` lines for people, the default of `make run`
+(city.settings.dev), in colours only when stderr is a terminal.
 
 Our own log calls (`city.logging.get_logger`) are rendered by structlog straight to
 stderr: the per-request line is on the hot path, and the stdlib's records, handlers and
 formatters cost several times more. Records of the libraries (Django, Celery, gunicorn)
-still go through the stdlib and are rendered by structlog in the same format. Context bound
+still go through the stdlib and are rendered by structlog in the same format. The console
+format costs more per line than orjson's, which only development pays. Context bound
 with `structlog.contextvars.bind_contextvars` (the request id) is merged into both.
 """
 
@@ -14,6 +20,7 @@ import orjson
 import structlog
 
 _TIMESTAMPER = structlog.processors.TimeStamper(fmt="iso", utc=True)
+FORMATS = ("json", "console")
 
 
 def get_logger(name: str):
@@ -21,35 +28,61 @@ def get_logger(name: str):
     return structlog.get_logger().bind(logger=name)
 
 
-def configure_structlog(*, level: str) -> None:
+def configure_structlog(*, level: str, format: str = "json") -> None:
+    if format == "console":
+        # ConsoleRenderer writes tracebacks itself (so no format_exc_info) and makes str.
+        last = [_console_renderer()]
+        factory = structlog.WriteLoggerFactory(file=sys.stderr)
+    else:
+        # orjson renders the per-request line in half the time of the json module.
+        last = [structlog.processors.format_exc_info]
+        last.append(structlog.processors.JSONRenderer(serializer=orjson.dumps))
+        factory = structlog.BytesLoggerFactory(file=sys.stderr.buffer)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             _TIMESTAMPER,
-            structlog.processors.format_exc_info,
-            # orjson renders the per-request line in half the time of the json module.
-            structlog.processors.JSONRenderer(serializer=orjson.dumps),
+            *last,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.BytesLoggerFactory(file=sys.stderr.buffer),
+        logger_factory=factory,
         cache_logger_on_first_use=True,
     )
 
 
-def logging_config(*, level: str) -> dict:
-    """Configure structlog, and return a dictConfig rendering stdlib records the same way."""
-    configure_structlog(level=level)
+def _console_renderer() -> structlog.dev.ConsoleRenderer:
+    """Aligned lines for people; colours only for a terminal (not in a file or a pipe).
+
+    Tracebacks as Python prints them: short, and without the values of local variables
+    (Rich's default), which may hold passwords or tokens.
+    """
+    return structlog.dev.ConsoleRenderer(
+        colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+    )
+
+
+def logging_config(*, level: str, format: str = "json") -> dict:
+    """Configure structlog, and return a dictConfig rendering stdlib records the same way.
+
+    `format` is `json` or `console`; anything else is refused when the settings load.
+    """
+    if format not in FORMATS:
+        raise ValueError(f"LOG_FORMAT must be one of {', '.join(FORMATS)}, not {format!r}.")
+    configure_structlog(level=level, format=format)
+    if format == "console":
+        rendering = [_console_renderer()]
+    else:
+        rendering = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {
-            "json": {
+            "structlog": {
                 "()": structlog.stdlib.ProcessorFormatter,
                 "processors": [
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.format_exc_info,
-                    structlog.processors.JSONRenderer(),
+                    *rendering,
                 ],
                 "foreign_pre_chain": [
                     structlog.contextvars.merge_contextvars,
@@ -59,7 +92,7 @@ def logging_config(*, level: str) -> dict:
                 ],
             },
         },
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "structlog"}},
         "root": {"handlers": ["stderr"], "level": level},
         "loggers": {
             # Replaces Django's default console handler, so nothing is printed twice.

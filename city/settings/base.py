@@ -273,4 +273,7 @@ CELERY_BEAT_SCHEDULE |= {
 }
 
 # --- Logging ----------------------------------------------------------------------------
-LOGGING = logging_config(level=env.str("LOG_LEVEL", default="INFO"))
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# json (machines read it) everywhere but `make run`, whose dev settings default to console.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING = logging_config(level=LOG_LEVEL, format=LOG_FORMAT)
