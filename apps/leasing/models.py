@@ -137,6 +137,10 @@ class Lease(models.Model):
     renewal_of = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="renewals"
     )
+    # The approved application the lease was drawn up from, if any.
+    application = models.ForeignKey(
+        Application, on_delete=models.PROTECT, null=True, blank=True, related_name="leases"
+    )
     signed_at = models.DateTimeField(null=True, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
     # When the manager terminated it. A lease terminated from a future day stays active (and
@@ -163,6 +167,12 @@ class Lease(models.Model):
                 fields=["renewal_of"],
                 condition=Q(renewal_of__isnull=False),
                 name="leasing_lease_renewed_once",
+            ),
+            # One lease per application (partial, for the same reason).
+            models.UniqueConstraint(
+                fields=["application"],
+                condition=Q(application__isnull=False),
+                name="leasing_lease_one_per_application",
             ),
         ]
         indexes = [

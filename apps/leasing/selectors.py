@@ -59,7 +59,7 @@ def leases_with_overlaps() -> QuerySet[Lease]:
 
 
 def properties_managed_by(*, user: AbstractBaseUser) -> QuerySet[Property]:
-    return Property.objects.filter(manager=user)
+    return Property.objects.filter(manager=user).select_related("manager")
 
 
 def units_managed_by(*, user: AbstractBaseUser) -> QuerySet[Unit]:
@@ -67,16 +67,22 @@ def units_managed_by(*, user: AbstractBaseUser) -> QuerySet[Unit]:
 
 
 def applications_visible_to(*, user: AbstractBaseUser) -> QuerySet[Application]:
-    """The user's own applications, and those submitted for units they manage."""
+    """The user's own applications, and those submitted for units they manage; each with
+    the id of the lease drawn up from it (`lease_id`, None before)."""
     theirs = Q(applicant=user)
     for_their_units = Q(unit__property__manager=user) & ~Q(status=Application.Status.DRAFT)
-    return Application.objects.filter(theirs | for_their_units).select_related("unit__property")
+    lease = Lease.objects.filter(application=OuterRef("pk")).values("pk")[:1]
+    return (
+        Application.objects.filter(theirs | for_their_units)
+        .select_related("unit__property", "applicant")
+        .annotate(lease_id=Subquery(lease))
+    )
 
 
 def leases_visible_to(*, user: AbstractBaseUser) -> QuerySet[Lease]:
     """Leases where the user is the tenant or manages the unit."""
     return Lease.objects.filter(Q(tenant=user) | Q(unit__property__manager=user)).select_related(
-        "unit__property"
+        "unit__property", "tenant"
     )
 
 

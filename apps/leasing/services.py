@@ -16,7 +16,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
-from apps.documents.api import get_document_summary
+from apps.documents.api import get_document_summary, grant_read, revoke_reads
 from apps.greeter.api import WELCOME_RESIDENT_TASK
 from apps.leasing import schedule
 from apps.leasing.models import Application, Lease, Property, RentCharge, Unit
@@ -41,6 +41,8 @@ APPLICATION_ACTIONS: dict[str, tuple[set[str], str]] = {
         Application.Status.WITHDRAWN,
     ),
 }
+# The manager reads an application's documents while it is in these states.
+UNDER_REVIEW = (Application.Status.SUBMITTED, Application.Status.APPROVED)
 LEASE_ACTIONS: dict[str, tuple[set[str], str]] = {
     "send-for-signature": ({Lease.Status.DRAFT}, Lease.Status.PENDING_SIGNATURE),
     "sign": ({Lease.Status.PENDING_SIGNATURE}, Lease.Status.PENDING_SIGNATURE),
@@ -246,23 +248,53 @@ def application_update(
 def application_decide(
     *, application: Application, action: str, by: AbstractBaseUser
 ) -> Application:
-    """submit and withdraw are the applicant's; approve and reject the unit manager's."""
+    """submit and withdraw are the applicant's; approve and reject the unit manager's.
+
+    While an application is under review (submitted, then approved) the manager of its unit
+    may read its documents: submitting grants it and withdrawing or rejecting ends it, by
+    asking the documents service (over HTTP where it is deployed apart). That call is made
+    outside the transaction, before the change; should the change then be refused, the
+    grant is set back to what the application's state says.
+    """
     deciders = {"approve", "reject"}
     actor = application.unit.property.manager_id if action in deciders else application.applicant_id
     if by.pk != actor:
         raise PermissionDenied(
             f"Only the {'manager' if action in deciders else 'applicant'} may {action} it."
         )
-    with transaction.atomic():
-        application = Application.objects.select_for_update().get(pk=application.pk)
-        changes: dict[str, Any] = {
-            "status": _require_state(application, action, APPLICATION_ACTIONS)
-        }
-        if action in deciders:
-            changes["decided_at"] = timezone.now()
-        _apply(application, changes)
+    _require_state(application, action, APPLICATION_ACTIONS)
+    target = APPLICATION_ACTIONS[action][1]
+    if (target in UNDER_REVIEW) != (application.status in UNDER_REVIEW):
+        _share_documents(application, shared=target in UNDER_REVIEW, by=by)
+    try:
+        with transaction.atomic():
+            application = Application.objects.select_for_update().get(pk=application.pk)
+            changes: dict[str, Any] = {
+                "status": _require_state(application, action, APPLICATION_ACTIONS)
+            }
+            if action in deciders:
+                changes["decided_at"] = timezone.now()
+            _apply(application, changes)
+    except IllegalStateChange:
+        application.refresh_from_db()  # changed meanwhile: the grant follows what it is now
+        _share_documents(application, shared=application.status in UNDER_REVIEW, by=by)
+        raise
     logger.info("application_" + action, application_id=application.pk)
     return application
+
+
+def _share_documents(application: Application, *, shared: bool, by: AbstractBaseUser) -> None:
+    """Grant the unit's manager reading the application's documents, or end that grant."""
+    reference = f"leasing.application:{application.pk}"
+    if not shared:
+        revoke_reads(reference=reference, by_user_id=by.pk)
+    elif application.document_ids:
+        grant_read(
+            document_ids=application.document_ids,
+            owner_id=application.applicant_id,
+            grantee_id=application.unit.property.manager_id,
+            reference=reference,
+        )
 
 
 # --- Leases -----------------------------------------------------------------------------
@@ -314,16 +346,12 @@ def lease_create(
     deposit: Decimal | None = None,
     due_day: int | None = None,
     renewal_of: Lease | None = None,
+    application: Application | None = None,
 ) -> Lease:
     """A draft lease; rent and deposit default to the unit's, rent is due on the start day."""
     if unit.property.manager_id != created_by.pk:
         raise PermissionDenied("Only the unit's manager may draw up a lease.")
-    if end_date is not None and end_date <= start_date:
-        raise ValidationError({"end_date": ["The end date must be after the start date."]})
-    if end_date is not None and end_date > _longest_end(start_date):
-        raise ValidationError(
-            {"end_date": [f"A lease runs at most {MAX_LEASE_YEARS} years; leave it open-ended."]}
-        )
+    _check_period(start_date, end_date)
     return Lease.objects.create(
         unit=unit,
         tenant=tenant,
@@ -334,7 +362,85 @@ def lease_create(
         currency=unit.currency,
         due_day=due_day or start_date.day,
         renewal_of=renewal_of,
+        application=application,
     )
+
+
+def _check_period(start_date: date, end_date: date | None) -> None:
+    if end_date is not None and end_date <= start_date:
+        raise ValidationError({"end_date": ["The end date must be after the start date."]})
+    if end_date is not None and end_date > _longest_end(start_date):
+        raise ValidationError(
+            {"end_date": [f"A lease runs at most {MAX_LEASE_YEARS} years; leave it open-ended."]}
+        )
+
+
+def lease_create_from_application(
+    *, application: Application, created_by: AbstractBaseUser
+) -> Lease:
+    """The draft lease of an approved application: its unit, its applicant as the tenant,
+    its wished period, the unit's rent and deposit (all editable while it is a draft).
+
+    One lease per application: the application is locked while it is checked, so of two
+    concurrent requests the second is a Conflict (the database refuses a second one too).
+    """
+    with transaction.atomic():
+        application = (
+            Application.objects.select_for_update()
+            .select_related("unit__property", "applicant")
+            .get(pk=application.pk)
+        )
+        if application.unit.property.manager_id != created_by.pk:
+            raise PermissionDenied("Only the unit's manager may draw up a lease.")
+        if application.status != Application.Status.APPROVED:
+            raise IllegalStateChange(
+                f"Only an approved application becomes a lease; this one is {application.status}.",
+                details={
+                    "current": application.status,
+                    "allowed": _allowed(application, APPLICATION_ACTIONS),
+                },
+            )
+        if existing := application.leases.first():
+            raise Conflict(
+                f"The application already has lease {existing.pk}.",
+                details={"lease": existing.pk},
+            )
+        lease = lease_create(
+            unit=application.unit,
+            tenant=application.applicant,
+            start_date=application.wished_start,
+            end_date=application.wished_end,
+            created_by=created_by,
+            application=application,
+        )
+    logger.info("lease_drawn_up", lease_id=lease.pk, application_id=application.pk)
+    return lease
+
+
+# What the manager may still change in a draft lease.
+LEASE_DRAFT_FIELDS = ("start_date", "end_date", "monthly_rent", "deposit", "due_day")
+
+
+def lease_update(*, lease: Lease, changed_by: AbstractBaseUser, changes: dict[str, Any]) -> Lease:
+    """The manager changes a draft lease's terms (LEASE_DRAFT_FIELDS); once it is sent for
+    signature they are fixed, and a change is an IllegalStateChange."""
+    unknown = sorted(set(changes) - set(LEASE_DRAFT_FIELDS))
+    if unknown:
+        raise ValidationError({field: ["Cannot be changed."] for field in unknown})
+    with transaction.atomic():
+        lease = _locked(lease)
+        _require_manager(lease, changed_by, "change")
+        if lease.status != Lease.Status.DRAFT:
+            raise IllegalStateChange(
+                f"Only a draft lease can be changed; this one is {lease.status}.",
+                details={"current": lease.status, "allowed": _allowed(lease, LEASE_ACTIONS)},
+            )
+        _check_period(
+            changes.get("start_date", lease.start_date), changes.get("end_date", lease.end_date)
+        )
+        _apply(lease, changes)
+    logger.info("lease_changed", lease_id=lease.pk, fields=sorted(changes))
+    return lease
 
 
 def lease_send_for_signature(*, lease: Lease, sent_by: AbstractBaseUser) -> Lease:

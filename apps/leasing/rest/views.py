@@ -15,10 +15,12 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from apps.leasing import selectors, services
 from apps.leasing.models import Application, Lease, Property, Unit
 from apps.leasing.rest import filters, serializers
+from city.errors import ErrorSerializer
 
 
 class _Scoped:
@@ -150,27 +152,54 @@ class ApplicationViewSet(
         application = services.application_decide(
             application=self.get_object(), action=name, by=request.user
         )
-        return Response(serializers.ApplicationSerializer(application).data)
+        data = serializers.ApplicationSerializer(application, context=self.get_serializer_context())
+        return Response(data.data)
 
     @extend_schema(request=None, responses=serializers.ApplicationSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], serializer_class=serializers.NoInputSerializer)
     def submit(self, request, pk=None):
+        """Submit your draft: the unit's manager sees it, and its documents."""
         return self._decide(request, "submit")
 
     @extend_schema(request=None, responses=serializers.ApplicationSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], serializer_class=serializers.NoInputSerializer)
     def withdraw(self, request, pk=None):
+        """Withdraw your application; the manager no longer sees its documents."""
         return self._decide(request, "withdraw")
 
     @extend_schema(request=None, responses=serializers.ApplicationSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], serializer_class=serializers.NoInputSerializer)
     def approve(self, request, pk=None):
+        """Approve a submitted application for a unit you manage."""
         return self._decide(request, "approve")
 
     @extend_schema(request=None, responses=serializers.ApplicationSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], serializer_class=serializers.NoInputSerializer)
     def reject(self, request, pk=None):
+        """Reject a submitted application; you no longer see its documents."""
         return self._decide(request, "reject")
+
+    @extend_schema(
+        request=None,
+        responses={201: serializers.LeaseSerializer, 409: ErrorSerializer, 422: ErrorSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="create-lease",
+        serializer_class=serializers.NoInputSerializer,
+    )
+    def create_lease(self, request, pk=None):
+        """Draw up the draft lease of an approved application (its unit, applicant, period)."""
+        lease = services.lease_create_from_application(
+            application=self.get_object(), created_by=request.user
+        )
+        data = serializers.LeaseSerializer(lease, context=self.get_serializer_context()).data
+        return Response(
+            data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": reverse("leasing:lease-detail", args=[lease.pk], request=request)},
+        )
 
 
 class LeaseViewSet(
@@ -185,15 +214,24 @@ class LeaseViewSet(
     serializer_class = serializers.LeaseSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = filters.LeaseFilter
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
         return selectors.leases_visible_to(user=self.request.user)
 
+    def get_serializer_class(self):
+        # What the browsable API's form offers: the input of the request, not the lease.
+        inputs = {
+            "create": serializers.LeaseCreateSerializer,
+            "partial_update": serializers.LeaseChangeSerializer,
+        }
+        return inputs.get(self.action, super().get_serializer_class())
+
     def _answer(self, lease, status_code=status.HTTP_200_OK):
         return Response(serializers.LeaseSerializer(lease).data, status=status_code)
 
-    def _given(self, serializer_class) -> dict:
-        given = serializer_class(data=self.request.data, context=self.get_serializer_context())
+    def _given(self) -> dict:
+        given = self.get_serializer(data=self.request.data, partial=self.action == "partial_update")
         given.is_valid(raise_exception=True)
         return given.validated_data
 
@@ -201,35 +239,54 @@ class LeaseViewSet(
         request=serializers.LeaseCreateSerializer, responses={201: serializers.LeaseSerializer}
     )
     def create(self, request):
-        lease = services.lease_create(
-            created_by=request.user, **self._given(serializers.LeaseCreateSerializer)
-        )
+        """Draw up a draft lease for a unit you manage."""
+        lease = services.lease_create(created_by=request.user, **self._given())
         return self._answer(lease, status.HTTP_201_CREATED)
 
+    @extend_schema(
+        request=serializers.LeaseChangeSerializer,
+        responses={200: serializers.LeaseSerializer, 422: ErrorSerializer},
+    )
+    def partial_update(self, request, pk=None):
+        """Change a draft lease's dates, rent, deposit or due day."""
+        lease = self.get_object()
+        return self._answer(
+            services.lease_update(lease=lease, changed_by=request.user, changes=self._given())
+        )
+
     @extend_schema(request=None)
-    @action(detail=True, methods=["post"], url_path="send-for-signature")
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="send-for-signature",
+        serializer_class=serializers.NoInputSerializer,
+    )
     def send_for_signature(self, request, pk=None):
+        """Offer the draft to its tenant; from now on it holds the unit."""
         return self._answer(
             services.lease_send_for_signature(lease=self.get_object(), sent_by=request.user)
         )
 
     @extend_schema(request=None)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], serializer_class=serializers.NoInputSerializer)
     def sign(self, request, pk=None):
+        """Sign a lease offered to you."""
         return self._answer(services.lease_sign(lease=self.get_object(), signed_by=request.user))
 
     @extend_schema(request=serializers.ActivateSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], serializer_class=serializers.ActivateSerializer)
     def activate(self, request, pk=None):
+        """Start a signed lease: its rent schedule is made and the tenant welcomed."""
         lease = self.get_object()
-        on = self._given(serializers.ActivateSerializer).get("on", timezone.localdate())
+        on = self._given().get("on", timezone.localdate())
         return self._answer(services.lease_activate(lease=lease, activated_by=request.user, on=on))
 
     @extend_schema(request=serializers.TerminateSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], serializer_class=serializers.TerminateSerializer)
     def terminate(self, request, pk=None):
+        """End an active lease early."""
         lease = self.get_object()
-        on = self._given(serializers.TerminateSerializer)["on"]
+        on = self._given()["on"]
         return self._answer(
             services.lease_terminate(lease=lease, terminated_by=request.user, on=on)
         )
@@ -237,16 +294,22 @@ class LeaseViewSet(
     @extend_schema(
         request=serializers.RenewSerializer, responses={201: serializers.LeaseSerializer}
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], serializer_class=serializers.RenewSerializer)
     def renew(self, request, pk=None):
+        """Draw up the renewal of an active lease with a fixed end."""
         lease = self.get_object()
-        renewal = services.lease_renew(
-            lease=lease, renewed_by=request.user, **self._given(serializers.RenewSerializer)
-        )
+        renewal = services.lease_renew(lease=lease, renewed_by=request.user, **self._given())
         return self._answer(renewal, status.HTTP_201_CREATED)
 
     @extend_schema(responses=serializers.RentChargeSerializer(many=True))
-    @action(detail=True, methods=["get"], filter_backends=[], filterset_class=None)
+    @action(
+        detail=True,
+        methods=["get"],
+        filter_backends=[],
+        filterset_class=None,
+        serializer_class=serializers.RentChargeSerializer,
+    )
     def charges(self, request, pk=None):
+        """The lease's rent charges, period by period."""
         page = self.paginate_queryset(selectors.charges_of(lease=self.get_object()))
         return self.get_paginated_response(serializers.RentChargeSerializer(page, many=True).data)
