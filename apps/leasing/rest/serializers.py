@@ -55,6 +55,14 @@ class _Money(serializers.DecimalField):
         super().__init__(max_digits=12, decimal_places=2, **kwargs)
 
 
+class NoInputSerializer(serializers.Serializer):
+    """An action that takes nothing: its browsable form is only the button."""
+
+
+def _username(source: str) -> serializers.CharField:
+    return serializers.CharField(source=f"{source}.username", read_only=True)
+
+
 @extend_schema_serializer(
     examples=[
         OpenApiExample(
@@ -64,14 +72,6 @@ class _Money(serializers.DecimalField):
         )
     ]
 )
-class NoInputSerializer(serializers.Serializer):
-    """An action that takes nothing: its browsable form is only the button."""
-
-
-def _username(source: str) -> serializers.CharField:
-    return serializers.CharField(source=f"{source}.username", read_only=True)
-
-
 class PropertySerializer(serializers.ModelSerializer):
     manager_username = _username("manager")
 
@@ -152,20 +152,6 @@ class AvailabilityQuerySerializer(_PeriodMixin, serializers.Serializer):
     end = _Date(required=False, help_text="First day no longer wanted; without it, open-ended.")
 
 
-@extend_schema_serializer(
-    examples=[
-        OpenApiExample(
-            "An application for a year",
-            value={
-                "unit": 1,
-                "wished_start": "2026-09-01",
-                "wished_end": "2027-09-01",
-                "document_ids": [3, 4],
-            },
-            request_only=True,
-        )
-    ]
-)
 class _DocumentIds(serializers.ListField):
     """Document ids: a JSON list, or in an HTML form one text box ("3, 5")."""
 
@@ -184,6 +170,20 @@ class _DocumentIds(serializers.ListField):
         return super().get_value(dictionary)
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "An application for a year",
+            value={
+                "unit": 1,
+                "wished_start": "2026-09-01",
+                "wished_end": "2027-09-01",
+                "document_ids": [3, 4],
+            },
+            request_only=True,
+        )
+    ]
+)
 class ApplicationSerializer(_PeriodMixin, serializers.ModelSerializer):
     start_field, end_field = "wished_start", "wished_end"
     document_ids = _DocumentIds(
