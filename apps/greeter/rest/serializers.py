@@ -1,6 +1,7 @@
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from apps.greeter.greetings import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
@@ -11,6 +12,21 @@ class GreetingSerializer(serializers.Serializer):
     lang = serializers.ChoiceField(choices=SUPPORTED_LANGUAGES)
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A newcomer",
+            summary="Grace registers, greeted in Spanish",
+            value={
+                "username": "grace",
+                "email": "grace@example.org",
+                "password": "navy-cobol-1906",
+                "language": "es",
+            },
+            request_only=True,
+        )
+    ]
+)
 class RegistrationInputSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
     email = serializers.EmailField()
