@@ -30,9 +30,7 @@ class ReadinessSerializer(serializers.Serializer):
 
 
 class Liveness(ProbeView):
-    @extend_schema(
-        summary="The process is alive (no I/O)", tags=["health"], responses=LivenessSerializer
-    )
+    @extend_schema(summary="The process is alive (no I/O)", responses=LivenessSerializer)
     def get(self, request):
         return Response({"status": "ok", "services": settings.CITY_SERVICES})
 
@@ -40,7 +38,6 @@ class Liveness(ProbeView):
 class Readiness(ProbeView):
     @extend_schema(
         summary="The database (and the broker, when set) answer",
-        tags=["health"],
         responses={200: ReadinessSerializer, 503: ErrorSerializer},
     )
     def get(self, request):

@@ -40,7 +40,6 @@ class CityStatusView(APIView):
 
     @extend_schema(
         summary="The running city: services, replicas, traffic, queues, documents (staff)",
-        tags=["city"],
         responses={200: CityStatusSerializer, 401: ErrorSerializer, 403: ErrorSerializer},
     )
     def get(self, request):
