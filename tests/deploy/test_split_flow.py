@@ -69,18 +69,23 @@ def test_register_upload_apply_lease_and_be_welcomed(topology, manager_token, un
             201,
         )
         ok(flora.post(f"/api/leasing/applications/{application['id']}/submit/"))
+        # The manager reads her payslip: submitting granted it, in the documents deployment.
+        review = ok(manager.get(f"/api/leasing/applications/{application['id']}/"))
+        assert review["applicant_username"] == "flora"
+        [document_url] = review["documents"]
+        assert ok(manager.get(document_url))["kind"] == "payslip"
+        text = manager.get(f"{document_url}text/")
+        assert (text.status_code, "Net pay 2400 EUR" in text.text) == (200, True)
+        with as_user(topology, register(topology, "gus")["token"]) as stranger:
+            assert stranger.get(document_url).status_code == 404
         ok(manager.post(f"/api/leasing/applications/{application['id']}/approve/"))
         lease = ok(
-            manager.post(
-                "/api/leasing/leases/",
-                json={
-                    "unit": unit["id"],
-                    "tenant": resident["user"]["id"],
-                    "start_date": "2027-01-01",
-                    "end_date": "2028-01-01",
-                },
-            ),
-            201,
+            manager.post(f"/api/leasing/applications/{application['id']}/create-lease/"), 201
+        )
+        assert (lease["tenant_username"], lease["start_date"], lease["monthly_rent"]) == (
+            "flora",
+            "2027-01-01",
+            "980.00",
         )
         ok(manager.post(f"/api/leasing/leases/{lease['id']}/send-for-signature/"))
         ok(flora.post(f"/api/leasing/leases/{lease['id']}/sign/"))
