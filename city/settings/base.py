@@ -129,6 +129,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "rest_framework:login"
+# A session login without ?next= lands on the API root, which links everything else.
+LOGIN_REDIRECT_URL = "api-root"
 CSRF_FAILURE_VIEW = "city.errors.csrf_failure"
 
 # --- Static files -----------------------------------------------------------------------
@@ -158,6 +160,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="120/minute"),
         "registration": env.str("THROTTLE_REGISTRATION", default="20/hour"),
+        # Token requests (username and password) per client: guesses of passwords.
+        "login": env.str("THROTTLE_LOGIN", default="10/minute"),
     },
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "city.negotiation.FastContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

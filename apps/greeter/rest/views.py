@@ -6,6 +6,7 @@ from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
@@ -115,3 +116,24 @@ class NewcomerMeView(APIView):
             "greetings": selectors.welcomes_for_user_id(user_id=request.user.pk),
         }
         return Response(serializers.NewcomerProfileSerializer(profile).data)
+
+
+class GreeterRootView(APIView):
+    """The greeter's endpoints, linked: where a person browsing the API finds them."""
+
+    name = "Greeter"
+    permission_classes = (AllowAny,)
+
+    @extend_schema(exclude=True)
+    def get(self, request):
+        return Response(
+            {
+                key: reverse(f"greeter:{name}", request=request)
+                for key, name in (
+                    ("greet", "greet"),
+                    ("greetings/counts", "greeting-counts"),
+                    ("newcomers", "newcomer-register"),
+                    ("newcomers/me", "newcomer-me"),
+                )
+            }
+        )
