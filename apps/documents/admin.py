@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.db import transaction
 
-from apps.documents.models import Document, ProcessingAttempt
+from apps.documents.models import Document, DocumentGrant, ProcessingAttempt
 from apps.documents.services import document_delete, document_reprocess
 from city.errors import IllegalStateChange
 
@@ -11,6 +11,20 @@ class ProcessingAttemptInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["number", "outcome", "worker", "error", "started_at", "finished_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class DocumentGrantInline(admin.TabularInline):
+    """Who else may read the document, and why; grants come and go with their reason
+    (an application under review), never by hand."""
+
+    model = DocumentGrant
+    extra = 0
+    can_delete = False
+    fields = ["grantee", "reference", "created_at"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -46,7 +60,7 @@ class DocumentAdmin(admin.ModelAdmin):
         "created_at",
     ]
     exclude = ["text"]
-    inlines = [ProcessingAttemptInline]
+    inlines = [ProcessingAttemptInline, DocumentGrantInline]
     actions = ["reprocess"]
 
     # Deleting here (one, or "delete selected") removes the stored files too, as the API does.

@@ -79,6 +79,7 @@ class LeaseAdmin(admin.ModelAdmin):
         "terminated_at",
         "created_at",
         "renewal_of",
+        "application",
     ]
     # Past the draft, the lease holds its unit and has charges made from these: they change
     # only through the services (terminate, renew), never by editing the row.

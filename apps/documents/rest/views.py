@@ -192,8 +192,10 @@ class DocumentThumbnailView(FileView):
         return _private_file(FileResponse(stored, content_type="image/png"))
 
 
-class DocumentGrantsView(APIView):
+class DocumentGrantsView(generics.GenericAPIView):
     """Grants that let another person read some of your documents."""
+
+    serializer_class = serializers.GrantSerializer  # the browsable API's form
 
     @extend_schema(
         summary="Let another person read some of your documents",
@@ -201,7 +203,7 @@ class DocumentGrantsView(APIView):
         responses={201: serializers.GrantSerializer, 400: ErrorSerializer},
     )
     def post(self, request):
-        given = serializers.GrantSerializer(data=request.data)
+        given = self.get_serializer(data=request.data)
         given.is_valid(raise_exception=True)
         services.document_grants_create(
             owner_id=request.user.pk,
@@ -212,14 +214,16 @@ class DocumentGrantsView(APIView):
         return Response(given.data, status=status.HTTP_201_CREATED)
 
 
-class DocumentGrantsRevokeView(APIView):
+class DocumentGrantsRevokeView(generics.GenericAPIView):
+    serializer_class = serializers.RevokeSerializer
+
     @extend_schema(
         summary="End the grants given for a reference (by their owner or their holder)",
         request=serializers.RevokeSerializer,
         responses={200: serializers.RevokedSerializer, 400: ErrorSerializer},
     )
     def post(self, request):
-        given = serializers.RevokeSerializer(data=request.data)
+        given = self.get_serializer(data=request.data)
         given.is_valid(raise_exception=True)
         ended = services.document_grants_revoke(
             reference=given.validated_data["reference"], by_user_id=request.user.pk
