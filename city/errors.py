@@ -4,6 +4,7 @@ DRF's exceptions, Django's 400/403/404/500 handlers and the CSRF failure view al
 in this shape. Services raise the `CityError` subclasses below for domain failures.
 """
 
+from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -135,3 +136,23 @@ def server_error(request):
 
 def csrf_failure(request, reason=""):
     return _json_error(403, "csrf_failed", f"CSRF verification failed: {reason}")
+
+
+def error_for_status(request, status_code: int) -> JsonResponse:
+    """The contract's answer in place of another error answer of `status_code` (an HTML
+    page of Django's, an empty 405): see city.middleware.ApiErrorMiddleware."""
+    if status_code == 400:
+        return bad_request(request)
+    if status_code == 403:
+        return permission_denied(request)
+    if status_code == 404:
+        return not_found(request)
+    if status_code == 405:
+        return _json_error(405, "method_not_allowed", f'Method "{request.method}" not allowed.')
+    if status_code == 500:
+        return server_error(request)
+    try:
+        phrase = HTTPStatus(status_code).phrase
+    except ValueError:
+        phrase = "Error"
+    return _json_error(status_code, phrase.lower().replace(" ", "_"), f"{phrase}.")

@@ -15,6 +15,7 @@ with `structlog.contextvars.bind_contextvars` (the request id) is merged into bo
 
 import logging
 import sys
+from enum import Enum
 
 import orjson
 import structlog
@@ -31,7 +32,7 @@ def get_logger(name: str):
 def configure_structlog(*, level: str, format: str = "json") -> None:
     if format == "console":
         # ConsoleRenderer writes tracebacks itself (so no format_exc_info) and makes str.
-        last = [_console_renderer()]
+        last = [_plain_enums, _console_renderer()]
         factory = structlog.WriteLoggerFactory(file=sys.stderr)
     else:
         # orjson renders the per-request line in half the time of the json module.
@@ -49,6 +50,14 @@ def configure_structlog(*, level: str, format: str = "json") -> None:
         logger_factory=factory,
         cache_logger_on_first_use=True,
     )
+
+
+def _plain_enums(logger, method_name: str, event_dict: dict) -> dict:
+    """`status=200`, not `status=<HTTPStatus.OK: 200>` (JSON renders an enum's value)."""
+    for key, value in event_dict.items():
+        if isinstance(value, Enum):
+            event_dict[key] = value.value
+    return event_dict
 
 
 def _console_renderer() -> structlog.dev.ConsoleRenderer:
@@ -71,7 +80,7 @@ def logging_config(*, level: str, format: str = "json") -> dict:
         raise ValueError(f"LOG_FORMAT must be one of {', '.join(FORMATS)}, not {format!r}.")
     configure_structlog(level=level, format=format)
     if format == "console":
-        rendering = [_console_renderer()]
+        rendering = [_plain_enums, _console_renderer()]
     else:
         rendering = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
     return {

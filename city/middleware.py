@@ -1,9 +1,12 @@
-"""City's middleware: the request log and id, and messages made only when used."""
+"""City's middleware: the request log and id, errors under /api/ in the contract, and
+messages made only when used."""
 
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.messages.storage import default_storage
 from django.utils.functional import SimpleLazyObject, empty
+from rest_framework.response import Response
 
+from city.errors import error_for_status
 from city.request_log import RequestLog
 
 
@@ -56,3 +59,38 @@ class LazyMessageMiddleware(MessageMiddleware):
         if isinstance(messages, SimpleLazyObject) and messages._wrapped is empty:
             return response  # never used: nothing to store
         return super().process_response(request, response)
+
+
+class ApiErrorMiddleware:
+    """Under /api/, every error answers in the JSON contract, whatever DEBUG says.
+
+    With DEBUG on (`make run`), Django answers an unknown path with its HTML technical 404
+    page and an unhandled exception with its HTML debug page; a view outside DRF may answer
+    an error of its own (Django's LoginView: an empty 405). An API client gets the contract
+    instead; the traceback of a 500 is still logged (the `django.request` logger). Left as
+    they are: DRF's responses (already the contract, or the browsable API's page of an
+    error, which is meant for a person), JSON answers, and every page outside /api/ (the
+    admin, the dashboard keep Django's HTML error pages).
+
+    Placed inside SecurityMiddleware, so the answer it makes gets the security headers.
+    """
+
+    KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or not request.path_info.startswith("/api/")
+            or isinstance(response, Response)
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
+            return response
+        answer = error_for_status(request, response.status_code)
+        for header in self.KEPT_HEADERS:
+            if header in response:
+                answer[header] = response[header]
+        return answer

@@ -73,6 +73,7 @@ INSTALLED_APPS = installed_apps(CITY_SERVICES)
 MIDDLEWARE = [
     "city.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "city.middleware.ApiErrorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

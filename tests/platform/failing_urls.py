@@ -19,5 +19,10 @@ def django_exception(request, kind: str):
     raise {"missing": Http404("no such thing"), "forbidden": PermissionDenied()}[kind]
 
 
-urlpatterns = [*urlpatterns, path("fail", fail), path("raises/<str:kind>", django_exception)]
+urlpatterns = [
+    *urlpatterns,
+    path("fail", fail),
+    path("api/fail", fail),
+    path("raises/<str:kind>", django_exception),
+]
 __all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]
