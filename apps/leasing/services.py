@@ -67,6 +67,14 @@ def _require_state(
     )
 
 
+def _refused(obj: Application | Lease, message: str) -> IllegalStateChange:
+    """An IllegalStateChange naming the object's state and the actions it allows now."""
+    actions = LEASE_ACTIONS if isinstance(obj, Lease) else APPLICATION_ACTIONS
+    return IllegalStateChange(
+        message, details={"current": obj.status, "allowed": _allowed(obj, actions)}
+    )
+
+
 def _allowed(obj: Application | Lease, actions: dict[str, tuple[set[str], str]]) -> list[str]:
     allowed = [name for name, (starts, _) in actions.items() if obj.status in starts]
     if isinstance(obj, Lease) and not _renewable(obj):
@@ -230,12 +238,9 @@ def application_update(
     with transaction.atomic():
         application = Application.objects.select_for_update().get(pk=application.pk)
         if application.status != Application.Status.DRAFT:
-            raise IllegalStateChange(
+            raise _refused(
+                application,
                 f"Only a draft application can be changed; this one is {application.status}.",
-                details={
-                    "current": application.status,
-                    "allowed": _allowed(application, APPLICATION_ACTIONS),
-                },
             )
         start = changes.get("wished_start", application.wished_start)
         end = changes.get("wished_end", application.wished_end)
@@ -393,12 +398,9 @@ def lease_create_from_application(
         if application.unit.property.manager_id != created_by.pk:
             raise PermissionDenied("Only the unit's manager may draw up a lease.")
         if application.status != Application.Status.APPROVED:
-            raise IllegalStateChange(
+            raise _refused(
+                application,
                 f"Only an approved application becomes a lease; this one is {application.status}.",
-                details={
-                    "current": application.status,
-                    "allowed": _allowed(application, APPLICATION_ACTIONS),
-                },
             )
         if existing := application.leases.first():
             raise Conflict(
@@ -431,10 +433,7 @@ def lease_update(*, lease: Lease, changed_by: AbstractBaseUser, changes: dict[st
         lease = _locked(lease)
         _require_manager(lease, changed_by, "change")
         if lease.status != Lease.Status.DRAFT:
-            raise IllegalStateChange(
-                f"Only a draft lease can be changed; this one is {lease.status}.",
-                details={"current": lease.status, "allowed": _allowed(lease, LEASE_ACTIONS)},
-            )
+            raise _refused(lease, f"Only a draft lease can be changed; this one is {lease.status}.")
         _check_period(
             changes.get("start_date", lease.start_date), changes.get("end_date", lease.end_date)
         )
@@ -534,10 +533,7 @@ def lease_renew(
         _require_state(lease, "renew", LEASE_ACTIONS)
         if not _renewable(lease):
             why = "runs on" if lease.end_date is None else "is terminated"
-            raise IllegalStateChange(
-                f"The lease {why}; there is nothing to renew.",
-                details={"current": lease.status, "allowed": _allowed(lease, LEASE_ACTIONS)},
-            )
+            raise _refused(lease, f"The lease {why}; there is nothing to renew.")
         renewal = lease.renewals.first()
         if renewal is not None:
             raise Conflict(
