@@ -204,6 +204,9 @@ SPECTACULAR_SETTINGS = {
             "probes, the running city's status, signing in and API tokens.",
         },
     ],
+    # Swagger UI lists the operations, each with its own body and answer schemas; the list
+    # of every component below them (doubled by the split) is left to /api/schema/.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "defaultModelsExpandDepth": -1},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

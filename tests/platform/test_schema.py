@@ -133,6 +133,13 @@ def test_the_upload_sends_a_binary_file_with_its_title_and_duplicate_policy(sche
     assert content["schema"]["$ref"].endswith("/UploadRequest")  # request components split
 
 
+def test_the_upload_accepts_a_token_so_swagger_ui_offers_to_authorize_with_one(schema):
+    """Swagger UI's "Authorize" asks for the header's whole value: `Token <key>`."""
+    token = schema["components"]["securitySchemes"]["tokenAuth"]
+    assert (token["type"], token["in"], token["name"]) == ("apiKey", "header", "Authorization")
+    assert {"tokenAuth": []} in schema["paths"]["/api/documents/"]["post"]["security"]
+
+
 @pytest.mark.parametrize(("method", "path"), EXAMPLES)
 def test_the_main_request_bodies_have_an_example_of_their_fields(schema, method, path):
     content, component = request_component(schema, method, path, "application/json")
