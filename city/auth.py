@@ -13,7 +13,7 @@ Login and logout are the `rest_framework` namespace's URLs, which the browsable 
 
 from django.contrib.auth import authenticate, logout
 from django.contrib.auth.views import LoginView
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -45,6 +45,15 @@ class LoginRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A resident's credentials",
+            value={"username": "grace", "password": "navy-cobol-1906"},
+            request_only=True,
+        )
+    ]
+)
 class CredentialsSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})

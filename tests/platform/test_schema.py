@@ -63,6 +63,7 @@ EXAMPLES = [  # (method, path): the main request bodies, each with an example
     ("post", "/api/leasing/units/"),
     ("post", "/api/leasing/applications/"),
     ("post", "/api/leasing/leases/"),
+    ("post", "/api/auth/token/"),
 ]
 
 
@@ -157,11 +158,18 @@ def example_of(schema: dict, method: str, path: str) -> dict:
 
 
 @pytest.mark.django_db
-def test_the_registration_example_registers_a_newcomer(schema, api):
+def test_the_registration_example_registers_a_newcomer_whose_token_the_token_example_gets(
+    schema, api
+):
     example = example_of(schema, "post", "/api/greeter/newcomers/")
-    response = api.post("/api/greeter/newcomers/", example, format="json")
-    assert response.status_code == 201, response.json()
-    assert response.json()["user"]["username"] == example["username"]
+    registered = api.post("/api/greeter/newcomers/", example, format="json")
+    assert registered.status_code == 201, registered.json()
+    assert registered.json()["user"]["username"] == example["username"]
+
+    credentials = example_of(schema, "post", "/api/auth/token/")
+    token = api.post("/api/auth/token/", credentials, format="json")
+    assert token.status_code == 200, token.json()
+    assert token.json()["token"] == registered.json()["token"]
 
 
 @pytest.mark.django_db
