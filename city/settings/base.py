@@ -310,5 +310,5 @@ CELERY_BEAT_SCHEDULE |= {
 # --- Logging ----------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 # json (machines read it) everywhere but `make run`, whose dev settings default to console.
-LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOG_FORMAT = env.str("LOG_FORMAT", default="") or "json"
 LOGGING = logging_config(level=LOG_LEVEL, format=LOG_FORMAT)

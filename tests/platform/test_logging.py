@@ -78,3 +78,10 @@ def test_an_unknown_log_format_is_refused_at_startup_with_the_choices():
     result = logged("city.settings.production", LOG_FORMAT="xml")
     assert result.returncode != 0
     assert "LOG_FORMAT must be one of json, console, not 'xml'" in result.stderr
+
+
+def test_an_empty_log_format_means_the_settings_modules_default():
+    dev = logged("city.settings.dev", LOG_FORMAT="")
+    production = logged("city.settings.production", LOG_FORMAT="")
+    assert "[info     ] resident_greeted" in dev.stderr
+    assert json.loads(production.stderr.splitlines()[0])["event"] == "resident_greeted"
