@@ -3,7 +3,7 @@ DEFAULT_SCHEMA_CLASS).
 
 Each operation is tagged with the service that serves its path (`/api/<service>/`, from the
 service registry); everything else — health, the city's status, auth, the schema — is the
-platform's. Swagger UI shows one section per tag.
+platform's. Swagger UI shows one section per tag, for the tags the deployment serves.
 
 Each operation has a summary: `extend_schema(summary=...)` when given, else the first line
 of its handler's docstring (the view method, or the viewset's action), else a sentence made
@@ -142,3 +142,17 @@ def _first_line(doc: str) -> str | None:
 
 def _without_period(line: str) -> str:
     return line[:-1] if line.endswith(".") and not line.endswith("..") else line
+
+
+def drop_tags_without_operations(result, generator, request, public):
+    """A postprocessing hook: a deployment of one service lists that service's tag and the
+    platform's, not the services it does not serve (Swagger UI would show them empty)."""
+    used = {
+        tag
+        for methods in result["paths"].values()
+        for operation in methods.values()
+        for tag in operation.get("tags", [])
+    }
+    if "tags" in result:
+        result["tags"] = [tag for tag in result["tags"] if tag["name"] in used]
+    return result

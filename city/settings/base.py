@@ -204,6 +204,10 @@ SPECTACULAR_SETTINGS = {
             "probes, the running city's status, signing in and API tokens.",
         },
     ],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "city.schema.drop_tags_without_operations",  # a deployment's own services only
+    ],
     # Swagger UI lists the operations, each with its own body and answer schemas; the list
     # of every component below them (doubled by the split) is left to /api/schema/.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "defaultModelsExpandDepth": -1},

@@ -252,6 +252,7 @@ def test_a_summary_is_explicit_else_the_handler_docstring_else_made_from_action_
     }
     assert schema["paths"]["/people/"]["get"]["description"] == "Sorted by name."
     assert {op["tags"][0] for _, _, op in operations(schema)} == {PLATFORM_TAG}
+    assert [tag["name"] for tag in schema["tags"]] == [PLATFORM_TAG]  # no empty sections
 
 
 def test_an_operation_with_no_summary_to_be_had_is_a_schema_warning(capsys):
