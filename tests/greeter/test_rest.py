@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
@@ -229,3 +231,21 @@ def test_profile_works_with_a_browser_session(api):
     response = api.get(ME)
     assert response.status_code == 200
     assert response.json()["language"] == "it"
+
+
+@pytest.mark.django_db
+def test_the_browsable_registration_form_takes_what_a_newcomer_gives(api):
+    page = api.get(REGISTER, HTTP_ACCEPT="text/html").content.decode()
+    for field in ("username", "email", "language"):
+        assert f'name="{field}"' in page
+    [password] = re.findall(r'<input name="password"[^>]*>', page)
+    assert 'type="password"' in password
+    form = {
+        "username": "hedy",
+        "email": "hedy@example.org",
+        "password": "frequency-hopping-1942",
+        "language": "de",
+    }
+    response = api.post(REGISTER, form, format="multipart")  # as the HTML form posts it
+    assert response.status_code == 201
+    assert response.json()["language"] == "de"

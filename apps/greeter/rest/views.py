@@ -2,7 +2,7 @@ from collections.abc import Mapping
 
 from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -80,10 +80,11 @@ class GreetingCountsView(APIView):
         return Response({"scope": counter.scope, "greetings_by_language": counter.counts()})
 
 
-class NewcomerRegistrationView(APIView):
+class NewcomerRegistrationView(generics.GenericAPIView):
     permission_classes = (AllowAny,)
     throttle_classes = (AnonRateThrottle, ScopedRateThrottle)
     throttle_scope = "registration"
+    serializer_class = serializers.RegistrationInputSerializer  # the browsable API's form
 
     @extend_schema(
         summary="Register a newcomer as a resident",
@@ -91,7 +92,7 @@ class NewcomerRegistrationView(APIView):
         responses={201: serializers.RegistrationSerializer},
     )
     def post(self, request):
-        given = serializers.RegistrationInputSerializer(data=request.data)
+        given = self.get_serializer(data=request.data)
         given.is_valid(raise_exception=True)
         registration = services.newcomer_register(**given.validated_data)
         return Response(
