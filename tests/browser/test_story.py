@@ -225,32 +225,23 @@ def payslip() -> bytes:
 
 
 def test_a_resident_and_a_manager_lease_a_unit_in_the_browsable_api(city, browser):
-    """Every step in the HTML forms and their buttons, but two that have none: the sign-up
-    (the registration offers only the raw-data form) and the draft lease's rent (PATCH is
-    only in the raw-data form)."""
+    """Every step in the HTML forms and their buttons, but the draft lease's rent: PATCH is
+    only in the raw-data form."""
     story = Story()
     start = months_later(date.today().replace(day=1), 1)
     end = months_later(start, LEASE_MONTHS)
     pdf = payslip()
 
     with person(browser) as ines, person(browser) as marta:
-        # 1. She signs up. The registration has no HTML form (the view names no
-        # serializer), so she types her details as JSON in the raw-data form.
+        # 1. She signs up in the registration page's form.
         ines.goto(f"{city.url}/api/greeter/newcomers/")
-        ines.get_by_label("Content:").fill(
-            json.dumps(
-                {
-                    "username": RESIDENT,
-                    "email": "ines@example.org",
-                    "password": RESIDENT_PASSWORD,
-                    "language": "en",
-                },
-                indent=4,
-            )
-        )
+        form = html_form(ines)
+        form.locator('input[name="username"]').fill(RESIDENT)
+        form.locator('input[name="email"]').fill("ines@example.org")
+        form.locator('input[name="password"]').fill(RESIDENT_PASSWORD)
+        form.locator('select[name="language"]').select_option("en")
         story.shot(ines, "signup-form")
-        ines.locator("#post-generic-content-form").get_by_role("button", name="POST").click()
-        requested(ines, "POST")
+        post_html_form(ines)
         registered = shown(ines, "201 Created")
         assert registered["user"]["username"] == RESIDENT
         resident_token = registered["token"]
