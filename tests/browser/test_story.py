@@ -476,3 +476,48 @@ def test_a_resident_and_a_manager_lease_a_unit_in_the_browsable_api(city, browse
             answer = anonymous.get(f"/api/documents/{document_id}/{path}", headers=nosy)
             assert answer.status_code == 404, answer.text
             assert answer.json()["error"]["code"] == "not_found"
+
+
+def test_an_application_action_that_takes_nothing_offers_only_its_post_button(city, browser):
+    """Submit, withdraw, approve, reject and create-lease take no input: each one's page
+    (a GET there is 405) shows its POST button and no fields that would seem to matter."""
+    applicant, password = "joana", "a-long-pass-phrase"
+    with httpx.Client(base_url=city.url, timeout=30) as anonymous:
+        joana = ok(
+            anonymous.post(
+                "/api/greeter/newcomers/",
+                json={"username": applicant, "email": "joana@example.org", "password": password},
+            ),
+            201,
+        )
+        wished_start = months_later(date.today().replace(day=1), 24)
+        application = ok(
+            anonymous.post(
+                "/api/leasing/applications/",
+                headers={"Authorization": f"Token {joana['token']}"},
+                json={"unit": city.unit_id, "wished_start": wished_start.isoformat()},
+            ),
+            201,
+        )
+        ok(
+            anonymous.post(
+                f"/api/leasing/applications/{application['id']}/submit/",
+                headers={"Authorization": f"Token {joana['token']}"},
+            )
+        )
+    application_url = f"{city.url}/api/leasing/applications/{application['id']}/"
+
+    for username, password_, actions in (
+        (applicant, password, ("submit", "withdraw")),
+        (MANAGER, MANAGER_PASSWORD, ("approve", "reject", "create-lease")),
+    ):
+        with person(browser) as page:
+            log_in(page, city.url, username, password_)
+            for action in actions:
+                page.goto(f"{application_url}{action}/")
+                expect(response_info(page)).to_contain_text("HTTP 405 Method Not Allowed")
+                screenshot(page, f"story-action-{action}")
+                form = html_form(page)
+                expect(form.get_by_role("button", name="POST")).to_be_visible()
+                fields = form.locator("input:not([type=hidden]), select, textarea")
+                expect(fields, f"the fields of {action}'s form").to_have_count(0)
