@@ -221,6 +221,11 @@ def application_create(
     )
 
 
+def application_changeable_by(application: Application, user: AbstractBaseUser) -> bool:
+    """Whether `user` may change the application now: its applicant, while it is a draft."""
+    return application.applicant_id == user.pk and application.status == Application.Status.DRAFT
+
+
 def application_update(
     *, application: Application, changed_by: AbstractBaseUser, changes: dict[str, Any]
 ) -> Application:
@@ -421,6 +426,11 @@ def lease_create_from_application(
 
 # What the manager may still change in a draft lease.
 LEASE_DRAFT_FIELDS = ("start_date", "end_date", "monthly_rent", "deposit", "due_day")
+
+
+def lease_changeable_by(lease: Lease, user: AbstractBaseUser) -> bool:
+    """Whether `user` may change the lease's terms now: the unit's manager, while a draft."""
+    return lease.unit.property.manager_id == user.pk and lease.status == Lease.Status.DRAFT
 
 
 def lease_update(*, lease: Lease, changed_by: AbstractBaseUser, changes: dict[str, Any]) -> Lease:

@@ -51,6 +51,7 @@ def apply(api, applicant, unit, *, documents=(), submit=True) -> dict:
     )
     assert response.status_code == 201, response.content
     application = response.json()
+    assert response["Location"] == application["url"]
     if submit:
         response = api.post(f"{API}/applications/{application['id']}/submit/")
         assert response.status_code == 200, response.content
@@ -328,3 +329,51 @@ def test_each_browsable_form_shows_the_input_it_takes(api, path, wanted, unwante
     html = "".join(re.findall(r"<form.*?</form>", page.content.decode(), flags=re.DOTALL))
     assert all(field in html for field in wanted), wanted
     assert not any(field in html for field in unwanted), unwanted
+
+
+def forms_of(page) -> str:
+    return "".join(re.findall(r"<form.*?</form>", page.content.decode(), flags=re.DOTALL))
+
+
+def test_an_action_that_takes_nothing_offers_only_its_button(api, reviewed):
+    as_user(api, reviewed["manager"])
+    url = f"{API}/applications/{reviewed['application']['id']}/approve/"
+    forms = forms_of(api.get(url, HTTP_ACCEPT="text/html"))
+    assert "POST" in forms
+    assert 'name="unit"' not in forms
+
+
+def test_after_an_action_the_page_offers_it_afresh_not_the_answer_as_a_form(api, reviewed):
+    as_user(api, reviewed["manager"])
+    url = f"{API}/applications/{reviewed['application']['id']}/approve/"
+    page = api.post(url, HTTP_ACCEPT="text/html")
+    assert page.status_code == 200
+    assert "approved" in page.content.decode()  # the answer, shown
+    assert 'name="wished_start"' not in forms_of(page)
+
+
+def test_the_change_form_is_offered_only_to_whom_may_change(api, reviewed):
+    url = f"{API}/applications/{reviewed['application']['id']}/"
+    as_user(api, reviewed["manager"])
+    assert 'data-method="PATCH"' not in forms_of(api.get(url, HTTP_ACCEPT="text/html"))
+    draft = apply(api, reviewed["applicant"], UnitFactory(), submit=False)
+    page = api.get(f"{API}/applications/{draft['id']}/", HTTP_ACCEPT="text/html")
+    assert 'data-method="PATCH"' in forms_of(page)
+
+
+def test_the_delete_button_is_the_owners_alone(api, reviewed):
+    url = f"/api/documents/{reviewed['document']}/"
+    as_user(api, reviewed["manager"])
+    assert 'data-method="DELETE"' not in forms_of(api.get(url, HTTP_ACCEPT="text/html"))
+    as_user(api, reviewed["applicant"])
+    assert 'data-method="DELETE"' in forms_of(api.get(url, HTTP_ACCEPT="text/html"))
+
+
+def test_applications_and_leases_link_to_each_other(api, reviewed):
+    url = f"{API}/applications/{reviewed['application']['id']}/"
+    assert reviewed["application"]["url"] == f"http://testserver{url}"
+    as_user(api, reviewed["manager"])
+    api.post(f"{url}approve/")
+    lease = api.post(f"{url}create-lease/").json()
+    assert api.get(url).json()["lease_url"] == lease["url"]
+    assert api.get(lease["charges_url"]).status_code == 200

@@ -178,3 +178,10 @@ def test_a_replica_behind_the_edge_lists_every_service_at_the_edge(greeter_behin
     greeter_root = httpx.get(services["greeter"]["url"])
     assert greeter_root.status_code == 200
     assert greeter_root.json()["greet"] == f"{edge}/api/greeter/greet"
+
+
+def test_the_browsable_api_is_citys_and_its_name_leads_to_the_root(api):
+    html = api.get("/api/", HTTP_ACCEPT="text/html").content.decode()
+    assert "– City API</title>" in html
+    assert '<a class="navbar-brand" href="/api/">City API</a>' in html
+    assert "Django REST framework" not in html

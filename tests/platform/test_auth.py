@@ -23,10 +23,13 @@ ME = "/api/greeter/newcomers/me/"
 # --- the session ---------------------------------------------------------------------------
 
 
-def test_the_login_page_is_the_browsable_apis(api):
+def test_the_login_page_is_the_browsable_apis_under_citys_name(api):
     page = api.get(LOGIN)
     assert page.status_code == 200
-    assert "Django REST framework" in page.content.decode()
+    html = page.content.decode()
+    assert "<title>Sign in – City API</title>" in html
+    assert 'name="username"' in html
+    assert "Django REST framework" not in html
 
 
 def test_login_without_next_lands_on_the_api_root(api):

@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.reverse import reverse
 from rest_framework.utils import html
 
 from apps.documents.api import document_path
@@ -197,12 +198,15 @@ class ApplicationSerializer(_PeriodMixin, serializers.ModelSerializer):
     documents = serializers.SerializerMethodField(
         help_text="Where the manager of the unit and the applicant read each document."
     )
+    url = serializers.HyperlinkedIdentityField(view_name="leasing:application-detail")
     lease = serializers.SerializerMethodField(help_text="The lease drawn up from it.")
+    lease_url = serializers.SerializerMethodField(help_text="The lease drawn up from it.")
 
     class Meta:
         model = Application
         fields = [
             "id",
+            "url",
             "applicant",
             "applicant_username",
             "unit",
@@ -212,6 +216,7 @@ class ApplicationSerializer(_PeriodMixin, serializers.ModelSerializer):
             "documents",
             "status",
             "lease",
+            "lease_url",
             "created_at",
             "decided_at",
         ]
@@ -220,6 +225,11 @@ class ApplicationSerializer(_PeriodMixin, serializers.ModelSerializer):
     def get_lease(self, application) -> int | None:
         # Annotated by the selector; an application just created or changed has none yet.
         return getattr(application, "lease_id", None)
+
+    def get_lease_url(self, application) -> str | None:
+        lease = self.get_lease(application)
+        request = self.context["request"]
+        return None if lease is None else reverse("leasing:lease-detail", [lease], request=request)
 
     def get_documents(self, application) -> list[str]:
         request = self.context["request"]
@@ -241,12 +251,15 @@ class ApplicationChangeSerializer(ApplicationSerializer):
 
 
 class LeaseSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="leasing:lease-detail")
     tenant_username = _username("tenant")
+    charges_url = serializers.HyperlinkedIdentityField(view_name="leasing:lease-charges")
 
     class Meta:
         model = Lease
         fields = [
             "id",
+            "url",
             "unit",
             "tenant",
             "tenant_username",
@@ -263,6 +276,7 @@ class LeaseSerializer(serializers.ModelSerializer):
             "activated_at",
             "terminated_at",
             "created_at",
+            "charges_url",
         ]
         read_only_fields = fields
 

@@ -127,10 +127,16 @@ class ApplicationViewSet(
     def get_queryset(self):
         return selectors.applications_visible_to(user=self.request.user)
 
+    serializer_class = serializers.ApplicationSerializer
+
     def get_serializer_class(self):
         if self.action == "partial_update":
             return serializers.ApplicationChangeSerializer
-        return serializers.ApplicationSerializer
+        return super().get_serializer_class()  # an action's own (NoInputSerializer)
+
+    def offers_form(self, request, method, application) -> bool:
+        """The browsable API's change form only for whom may change it (city.renderers)."""
+        return method != "PATCH" or services.application_changeable_by(application, request.user)
 
     def perform_create(self, serializer):
         serializer.instance = services.application_create(
@@ -227,8 +233,13 @@ class LeaseViewSet(
         }
         return inputs.get(self.action, super().get_serializer_class())
 
+    def offers_form(self, request, method, lease) -> bool:
+        """The browsable API's change form only for whom may change it (city.renderers)."""
+        return method != "PATCH" or services.lease_changeable_by(lease, request.user)
+
     def _answer(self, lease, status_code=status.HTTP_200_OK):
-        return Response(serializers.LeaseSerializer(lease).data, status=status_code)
+        data = serializers.LeaseSerializer(lease, context=self.get_serializer_context()).data
+        return Response(data, status=status_code)
 
     def _given(self) -> dict:
         given = self.get_serializer(data=self.request.data, partial=self.action == "partial_update")
