@@ -1,4 +1,5 @@
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.documents import services
@@ -99,6 +100,7 @@ class DocumentSerializer(serializers.ModelSerializer):
             "links",
         ]
 
+    @extend_schema_field(FailureSerializer(allow_null=True))
     def get_failure(self, document) -> dict | None:
         if document.status != Document.Status.FAILED:
             return None
