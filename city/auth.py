@@ -4,15 +4,39 @@
   `?next=` it lands on the API root (LOGIN_REDIRECT_URL).
 - `POST /api/auth/logout/`: ends the session and answers JSON (GET is a 405).
 - `POST /api/auth/token/` with a username and a password: the user's API token (made on
-  first use); `DELETE /api/auth/token/`: revokes it. Guesses are throttled per client
+  first use); `DELETE /api/auth/token/`: revokes it. Requests are throttled per client
   (the `login` scope, THROTTLE_LOGIN).
 
 Login and logout are the `rest_framework` namespace's URLs, which the browsable API's
 "Log in" link and "Log out" form use.
+
+Every way in (these two and the admin's login page) goes through django-axes: after
+LOGIN_FAILURE_LIMIT failed sign-ins for one username, or from one client address, within
+LOGIN_LOCKOUT_MINUTES, that username and that address are refused with a 429 until
+LOGIN_LOCKOUT_MINUTES have passed since the last failure, even with the right password.
+The failures are rows of axes' table in the shared database, so every replica and worker
+counts the same ones. A lockout is answered in the error contract (`locked_out`) to the
+API, and with a page saying to wait to a person in a browser (`lockout_response`), and is
+logged (`sign_in_locked_out`). A sign-in that succeeds forgets the failures of that
+username from that address (not all of the address's, which one's own account would let
+a guesser wipe). The client address is `client_address`: the connection's, or, behind
+proxies listed in CITY_TRUSTED_PROXIES, the one they saw (X-Forwarded-For).
 """
 
+import ipaddress
+from datetime import timedelta
+from functools import cache
+
+from axes.backends import AxesStandaloneBackend
+from axes.handlers.proxy import AxesProxyHandler
+from axes.signals import user_locked_out
+from django.conf import settings
 from django.contrib.auth import authenticate, logout
+from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.views import LoginView
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.authtoken.models import Token
@@ -22,7 +46,10 @@ from rest_framework.reverse import reverse
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from city.errors import ErrorSerializer
+from city.errors import CityError, ErrorSerializer, error_body
+from city.logging import get_logger
+
+log = get_logger(__name__)
 
 
 def login_view():
@@ -35,14 +62,35 @@ class InvalidCredentials(exceptions.AuthenticationFailed):
     default_detail = "Those credentials are not valid: check the username and the password."
 
 
+class LockedOut(CityError):
+    """Too many failed sign-ins for the username or from the client: refused for a while."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "locked_out"
+    default_detail = "Too many failed sign-ins."
+
+    def __init__(self):
+        minutes = settings.LOGIN_LOCKOUT_MINUTES
+        super().__init__(
+            lockout_message(),
+            details={
+                "retry_after": minutes * 60,
+                "failure_limit": settings.LOGIN_FAILURE_LIMIT,
+                "lockout_minutes": minutes,
+            },
+        )
+        self.wait = minutes * 60  # DRF's exception handler sends it as Retry-After
+
+
 class LoginRateThrottle(SimpleRateThrottle):
-    """Token requests per client address, whoever the request claims to be: a guesser
-    cannot spread guesses over many usernames, nor reset its count by naming another."""
+    """Token requests per client address, whoever the request claims to be, successes
+    included: each one costs a password hash, so a flood of them is bounded here, while
+    axes counts failures per username and per address across replicas."""
 
     scope = "login"
 
     def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        return self.cache_format % {"scope": self.scope, "ident": client_address(request)}
 
 
 @extend_schema_serializer(
@@ -55,7 +103,7 @@ class LoginRateThrottle(SimpleRateThrottle):
     ]
 )
 class CredentialsSerializer(serializers.Serializer):
-    username = serializers.CharField()
+    username = serializers.CharField(max_length=150)  # a username's longest (auth.User)
     password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
 
 
@@ -94,7 +142,10 @@ class TokenView(APIView):
         summary="Obtain your API token",
         description=(
             "Your existing token, or a new one when you have none. The same 401 answers a "
-            "wrong password and an unknown username. Throttled per client (THROTTLE_LOGIN)."
+            "wrong password and an unknown username. Throttled per client (THROTTLE_LOGIN); "
+            "after LOGIN_FAILURE_LIMIT failures for a username or from a client, both are "
+            "refused for LOGIN_LOCKOUT_MINUTES with a 429 `locked_out`, even the right "
+            "password."
         ),
         request=CredentialsSerializer,
         responses={
@@ -110,7 +161,11 @@ class TokenView(APIView):
         given.is_valid(raise_exception=True)
         user = authenticate(request._request, **given.validated_data)
         if user is None:
+            if getattr(request._request, "axes_locked_out", False):
+                raise LockedOut()
             raise InvalidCredentials()
+        # No session is made, so no user_logged_in signal: forget the failures here.
+        forget_failures(request._request, user.get_username())
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 
@@ -140,3 +195,139 @@ class LogoutView(APIView):
                 "login": reverse("rest_framework:login", request=request),
             }
         )
+
+
+# --- the lockout (django-axes) ------------------------------------------------------------
+
+
+class LockoutBackend(AxesStandaloneBackend):
+    """axes' check, first of AUTHENTICATION_BACKENDS: a locked-out username or client is
+    refused before any password is hashed.
+
+    Every sign-in City serves passes its request. A call without one (the test client's
+    `login()`, a shell) is no client's sign-in, so there is nothing to count: it is left to
+    the next backend, where axes' own backend would raise.
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def failure_limit(request, credentials) -> int:
+    """AXES_FAILURE_LIMIT: failures before a lockout (LOGIN_FAILURE_LIMIT)."""
+    return settings.LOGIN_FAILURE_LIMIT
+
+
+def cool_off(request) -> timedelta:
+    """AXES_COOLOFF_TIME: how long a lockout lasts after the last failure."""
+    return timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+
+
+def lockout_message() -> str:
+    minutes = settings.LOGIN_LOCKOUT_MINUTES
+    return (
+        "Too many failed sign-ins for this username or from this address: wait "
+        f"{minutes} minute{'' if minutes == 1 else 's'}, then try again."
+    )
+
+
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials=None
+) -> HttpResponse:
+    """AXES_LOCKOUT_CALLABLE: the 429 that replaces the answer to a locked-out sign-in.
+
+    The token endpoint has already answered in the contract (LockedOut) and keeps its
+    answer; the session login answers in the contract to a client that asks for JSON;
+    a person (the browsable API's login form, the admin's) gets a page saying to wait.
+    """
+    if original_response is not None and original_response.status_code == 429:
+        return original_response
+    minutes = settings.LOGIN_LOCKOUT_MINUTES
+    if request.get_preferred_type(["text/html", "application/json"]) == "application/json":
+        exc = LockedOut()
+        response = JsonResponse(error_body(exc.default_code, str(exc.detail), exc.details))
+    else:
+        context = {"message": lockout_message(), "minutes": minutes}
+        response = render(request, "city/sign_in_locked_out.html", context)
+    response.status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    response["Retry-After"] = str(minutes * 60)
+    return response
+
+
+def forget_failures(request: HttpRequest, username: str) -> None:
+    """A sign-in succeeded: the failures of this username from this client are forgotten.
+    Not the client's failures under other usernames, nor this username's from elsewhere:
+    a guesser who owns an account could otherwise wipe its count by signing in to it."""
+    AxesProxyHandler.update_request(request)
+    AxesProxyHandler.reset_attempts(ip_address=request.axes_ip_address, username=username)
+
+
+@receiver(user_logged_in, dispatch_uid="city.auth.forget_failures")
+def _forget_failures_on_login(sender, request, user, **kwargs):
+    if request is not None:  # a session made in a test or a shell has no client
+        forget_failures(request, user.get_username())
+
+
+@receiver(user_locked_out, dispatch_uid="city.auth.log_lockout")
+def _log_lockout(sender, request, username, ip_address, **kwargs):
+    log.warning(
+        "sign_in_locked_out",
+        username=username,
+        client=ip_address,
+        path=request.path,
+        failure_limit=settings.LOGIN_FAILURE_LIMIT,
+        lockout_minutes=settings.LOGIN_LOCKOUT_MINUTES,
+    )
+
+
+# --- the client's address -----------------------------------------------------------------
+
+
+def client_address(request) -> str | None:
+    """The address of the client that sent `request` (AXES_CLIENT_IP_CALLABLE; the login
+    throttle's identity).
+
+    The connection's address, unless it is one of CITY_TRUSTED_PROXIES (addresses or
+    networks of the load balancers in front, e.g. HAProxy's): then X-Forwarded-For, which
+    each proxy appends the address it saw to, is read from the right, past the trusted
+    proxies, to the first address that is not one of them. What a client writes into the
+    header itself stands to the left of that and is never read, and with no trusted
+    proxies (the default) the header is ignored altogether: a client that reaches the
+    server directly cannot choose its address.
+    """
+    request = getattr(request, "_request", request)  # DRF's Request wraps Django's
+    remote = request.META.get("REMOTE_ADDR", "")
+    if _address(remote) is None:
+        return None  # not an IP connection (a Unix socket): no address to tell clients apart
+    trusted = _trusted_proxies(tuple(settings.CITY_TRUSTED_PROXIES))
+    if not _within(remote, trusted):
+        return remote
+    nearest = remote
+    for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+        hop = hop.strip()
+        if not _within(hop, trusted):
+            # The first address no proxy of ours holds: the client (a value that is no
+            # address at all was not written by a proxy: the nearest one is all we know).
+            address = _address(hop)
+            return str(address) if address else nearest
+        nearest = hop
+    return nearest
+
+
+@cache
+def _trusted_proxies(entries: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+
+
+def _address(text: str):
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _within(text: str, networks: tuple) -> bool:
+    address = _address(text)
+    return address is not None and any(address in network for network in networks)

@@ -55,6 +55,7 @@ PLATFORM_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
+    "axes",  # failed sign-ins and lockouts (city/auth.py)
     "city",
 ]
 
@@ -73,6 +74,9 @@ INSTALLED_APPS = installed_apps(CITY_SERVICES)
 MIDDLEWARE = [
     "city.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Outside ApiErrorMiddleware: its 429 page for people (city.auth.lockout_response)
+    # stays a page under /api/auth/login/.
+    "axes.middleware.AxesMiddleware",
     "city.middleware.ApiErrorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -134,6 +138,35 @@ LOGIN_URL = "rest_framework:login"
 # A session login without ?next= lands on the API root, which links everything else.
 LOGIN_REDIRECT_URL = "api-root"
 CSRF_FAILURE_VIEW = "city.errors.csrf_failure"
+
+# Signing in is locked out (django-axes, city/auth.py) after this many failures for one
+# username, or from one client address, until this many minutes have passed since the
+# last one; every way in (session, admin, token) counts, in the shared database, so every
+# replica sees the same count. A success forgets its username's failures from its address.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+# Addresses or networks of the proxies in front (HAProxy), comma-separated, e.g.
+# 10.0.0.0/8: a request from one of them is the client's that it names in
+# X-Forwarded-For. Empty: the header is ignored, the connection's address is the client.
+CITY_TRUSTED_PROXIES = env.list("CITY_TRUSTED_PROXIES", default=[])
+AUTHENTICATION_BACKENDS = [
+    "city.auth.LockoutBackend",  # first: a locked-out sign-in is refused before hashing
+    "django.contrib.auth.backends.ModelBackend",
+]
+# The database handler: the failures are rows in the database every replica shares (the
+# cache handler would count per process with the default local-memory cache).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_FAILURE_LIMIT = "city.auth.failure_limit"
+AXES_COOLOFF_TIME = "city.auth.cool_off"
+# Attempts during a lockout neither count nor extend it: the owner of a username that
+# someone guesses at is locked out for LOGIN_LOCKOUT_MINUTES, not for as long as they try.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False  # city.auth.forget_failures does it, for the username only
+AXES_CLIENT_IP_CALLABLE = "city.auth.client_address"
+AXES_LOCKOUT_CALLABLE = "city.auth.lockout_response"
+# No table row per successful sign-in (City's request log has them); failures only.
+AXES_DISABLE_ACCESS_LOG = True
 
 # --- Static files -----------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -317,3 +350,5 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 # json (machines read it) everywhere but `make run`, whose dev settings default to console.
 LOG_FORMAT = env.str("LOG_FORMAT", default="") or "json"
 LOGGING = logging_config(level=LOG_LEVEL, format=LOG_FORMAT)
+# axes' lines for every attempt; a lockout is logged by city.auth (sign_in_locked_out).
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}

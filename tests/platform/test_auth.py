@@ -205,6 +205,18 @@ def test_token_requests_are_throttled_per_client_with_retry_after(api, monkeypat
     assert elsewhere.post(TOKEN, wrong, format="json").status_code == 401
 
 
+def test_a_forwarded_for_header_does_not_reset_the_token_throttle(api, monkeypatch):
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "login", "2/minute")
+    cache.clear()
+    wrong = {"username": UserFactory().username, "password": "guess"}
+    statuses = [
+        api.post(TOKEN, wrong, format="json", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}").status_code
+        for n in range(3)
+    ]
+    # No proxy is trusted (CITY_TRUSTED_PROXIES): the connection's address is the client.
+    assert statuses == [401, 401, 429]
+
+
 def test_the_login_throttle_rate_comes_from_the_environment():
     script = (
         "import django; django.setup(); from django.conf import settings; "
