@@ -8,6 +8,15 @@ classify the kind, render a thumbnail. Only pip-installed libraries read the fil
 A file a step cannot read raises `Unreadable(step, reason)` with a reason a person can
 act on; whatever a parsing library raises on a malformed file becomes one too, so a bad
 file ends as a clear failure and never reaches the worker as a crash.
+
+Memory and time: what a file declares is checked before it is decoded, so the usual
+bombs are refused early with a precise reason that begins `too_large_to_render:` (an
+image over MAX_IMAGE_PIXELS, a DOCX whose zip parts or XML are too big or too
+compressed, a PDF stream past pypdf's decompression limits, a PDF page larger than the
+format allows or whose content inflates past MAX_PDF_PAGE_CONTENT_BYTES before PDFium
+renders it). Those checks cannot foresee everything a C library does, so
+`sandbox.run` runs this pipeline in a child process with a memory and a time budget;
+`run` tells it, through `on_step`, which step it has reached.
 """
 
 import hashlib
@@ -16,7 +25,7 @@ import re
 import warnings
 import xml.parsers.expat
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -62,6 +71,13 @@ MAX_DOCX_XML_ELEMENTS = 500_000
 DOCX_XML_SUFFIXES = (".xml", ".rels")
 MAX_TEXT_CHARS = 1_000_000
 THUMBNAIL_PIXELS = 256
+# A PDF page is at most 14,400 units a side (PDF 1.7, annex C), times its /UserUnit;
+# larger is no real page. Its content is inflated (with pypdf's limit, as it streams)
+# and measured before PDFium renders it: a page's drawing is rarely above a few MB, and
+# PDFium holds several times the inflated size while it parses.
+MAX_PDF_PAGE_UNITS = 14_400
+MAX_PDF_PAGE_CONTENT_BYTES = 64 * 1024 * 1024
+TOO_LARGE = "too_large_to_render"
 
 # Magic numbers of common types we do not accept, so a refusal can say what the file is.
 _OTHER_MAGIC = (
@@ -118,8 +134,12 @@ def step(name: str, what: str = "The file") -> Iterator[None]:
     """
     try:
         yield
-    except (Unreadable, SoftTimeLimitExceeded):
-        raise
+    except (Unreadable, SoftTimeLimitExceeded, MemoryError):
+        raise  # out of memory is the sandbox's to report, with its budget
+    except pypdf.errors.LimitReachedError as error:
+        raise Unreadable(
+            name, f"{TOO_LARGE}: {what} inflates past what we read ({error})."[:1000]
+        ) from error
     except Exception as error:
         raise Unreadable(
             name, f"{what} could not be read ({type(error).__name__}: {error})."[:1000]
@@ -285,7 +305,7 @@ def _check_part_sizes(parts: list[zipfile.ZipInfo], *, size: int) -> None:
     if unpacked > MAX_DOCX_UNPACKED_BYTES:
         raise Unreadable(
             "extract",
-            f"The DOCX would unpack to {_megabytes(unpacked)}, more than the "
+            f"{TOO_LARGE}: The DOCX would unpack to {_megabytes(unpacked)}, more than the "
             f"{_megabytes(MAX_DOCX_UNPACKED_BYTES)} we read; save it smaller (fewer or "
             "smaller pictures) or as PDF.",
         )
@@ -293,7 +313,8 @@ def _check_part_sizes(parts: list[zipfile.ZipInfo], *, size: int) -> None:
         if part.file_size > MAX_DOCX_PART_BYTES:
             raise Unreadable(
                 "extract",
-                f"The DOCX part {part.filename} would unpack to {_megabytes(part.file_size)}, "
+                f"{TOO_LARGE}: The DOCX part {part.filename} would unpack to "
+                f"{_megabytes(part.file_size)}, "
                 f"more than the {_megabytes(MAX_DOCX_PART_BYTES)} we read of one part; "
                 "split the document or save it as PDF.",
             )
@@ -306,7 +327,7 @@ def _check_part_sizes(parts: list[zipfile.ZipInfo], *, size: int) -> None:
         if unpacked_size > DOCX_RATIO_CHECKED_FROM_BYTES and ratio > MAX_DOCX_COMPRESSION_RATIO:
             raise Unreadable(
                 "extract",
-                f"The DOCX ({name}) is compressed {ratio:.0f} to 1, more than the "
+                f"{TOO_LARGE}: The DOCX ({name}) is compressed {ratio:.0f} to 1, more than the "
                 f"{MAX_DOCX_COMPRESSION_RATIO} to 1 of real documents; it looks like a "
                 "zip bomb.",
             )
@@ -331,7 +352,8 @@ def _check_xml_elements(archive: zipfile.ZipFile, parts: list[zipfile.ZipInfo]) 
                     if elements > MAX_DOCX_XML_ELEMENTS:
                         raise Unreadable(
                             "extract",
-                            f"The DOCX has more than {MAX_DOCX_XML_ELEMENTS:,} XML elements "
+                            f"{TOO_LARGE}: The DOCX has more than {MAX_DOCX_XML_ELEMENTS:,} "
+                            "XML elements "
                             f"(in {part.filename}), more than we read; split the document "
                             "or save it as PDF.",
                         )
@@ -384,7 +406,7 @@ def open_image(data: bytes) -> Image.Image:
 
 def _too_many_pixels(size: str = "") -> str:
     return (
-        f"The image is too large{f' ({size} pixels)' if size else ''}: at most "
+        f"{TOO_LARGE}: The image is too large{f' ({size} pixels)' if size else ''}: at most "
         f"{MAX_IMAGE_PIXELS:,} pixels are processed, to keep decompression bombs out."
     )
 
@@ -423,6 +445,7 @@ def thumbnail(data: bytes, mime_type: str) -> bytes | None:
 
 
 def _pdf_thumbnail(data: bytes) -> bytes:
+    _check_first_page(data)
     pdf = pypdfium2.PdfDocument(data)
     try:
         page = pdf[0]
@@ -431,6 +454,30 @@ def _pdf_thumbnail(data: bytes) -> bytes:
         return _png(page.render(scale=scale).to_pil())
     finally:
         pdf.close()
+
+
+def _check_first_page(data: bytes) -> None:
+    """Refuse to render a first page larger than a page can be, or whose content
+    inflates past MAX_PDF_PAGE_CONTENT_BYTES (measured with pypdf, which stops inflating
+    at its own limit), before PDFium holds it all."""
+    page = pypdf.PdfReader(io.BytesIO(data), strict=False).pages[0]
+    box = page.mediabox
+    unit = float(page.get("/UserUnit", 1) or 1)
+    width, height = abs(float(box.width)), abs(float(box.height))
+    if max(width, height) > MAX_PDF_PAGE_UNITS * max(unit, 1):
+        raise Unreadable(
+            "thumbnail",
+            f"{TOO_LARGE}: The PDF's first page is {width:,.0f}×{height:,.0f} points, larger "
+            f"than a page can be ({MAX_PDF_PAGE_UNITS:,} a side); it is not rendered.",
+        )
+    contents = page.get_contents()
+    length = len(contents.get_data()) if contents is not None else 0
+    if length > MAX_PDF_PAGE_CONTENT_BYTES:
+        raise Unreadable(
+            "thumbnail",
+            f"{TOO_LARGE}: The PDF's first page draws {_megabytes(length)} of content, more "
+            f"than the {_megabytes(MAX_PDF_PAGE_CONTENT_BYTES)} we render.",
+        )
 
 
 def _png(image: Image.Image) -> bytes:
@@ -445,28 +492,42 @@ def _png(image: Image.Image) -> bytes:
 # --- all of it --------------------------------------------------------------------------
 
 
-def run(data: bytes, *, name: str, title: str) -> Results:
+def run(
+    data: bytes, *, name: str, title: str, on_step: Callable[[str], None] | None = None
+) -> Results:
     """Every step in order; the first that cannot read the file raises `Unreadable`,
-    except the thumbnail, which is left out when it cannot be rendered."""
+    except the thumbnail, which is left out when it cannot be rendered (unless it is too
+    large to render: that fails the file, as it would anywhere else). `on_step` is told
+    each step's name as it starts."""
+    on_step = on_step or (lambda name: None)
+    on_step("sniff")
     mime_type = sniff(io.BytesIO(data))
     if mime_type not in ACCEPTED_TYPES:
         raise Unreadable("sniff", f"The file is {mime_type}; accepted: {ACCEPTED_NAMES}.")
+    on_step("checksum")
     sha256 = checksum([data])
+    on_step("extract")
     extraction = extract(data, mime_type)
+    on_step("classify")
+    kind = classify(extraction, name=name, title=title)
+    on_step("thumbnail")
     return Results(
         mime_type=mime_type,
         size=len(data),
         sha256=sha256,
         extraction=extraction,
-        kind=classify(extraction, name=name, title=title),
+        kind=kind,
         thumbnail_png=_thumbnail_if_possible(data, mime_type),
     )
 
 
 def _thumbnail_if_possible(data: bytes, mime_type: str) -> bytes | None:
-    # The text and facts are read by then: a page that will not render costs the picture only.
+    # The text and facts are read by then: a page that will not render costs the picture
+    # only. A file built to exhaust the renderer is refused like any other bomb.
     try:
         return thumbnail(data, mime_type)
     except Unreadable as error:
+        if error.reason.startswith(TOO_LARGE):
+            raise
         logger.warning("thumbnail_skipped", reason=error.reason)
         return None

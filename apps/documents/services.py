@@ -18,7 +18,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from apps.documents import pipeline
+from apps.documents import pipeline, sandbox
 from apps.documents.models import Document, DocumentGrant, ProcessingAttempt
 from city.errors import IllegalStateChange, PayloadTooLarge, UnsupportedMediaType
 from city.logging import get_logger
@@ -144,9 +144,12 @@ def document_process(*, document_id: int, worker: str = "") -> Document | None:
 
     However often the message is delivered, one run does the work: a conditional update
     claims the document (pending, or processing by a run that has gone stale) and only
-    the run holding the claim writes the outcome. A file that cannot be read fails the
-    document with the step and the reason; a transient error gives the claim back and is
-    raised again for the task to retry.
+    the run holding the claim writes the outcome. The file is read in a child process
+    held to DOCUMENTS_PROCESSING_MEMORY_MB and DOCUMENTS_PROCESSING_TIMEOUT_SECONDS
+    (`sandbox`), so no file takes this process (a worker's, or the web process's where
+    tasks run in-process) past them. A file that cannot be read, or not within them,
+    fails the document with the step and the reason; a transient error gives the claim
+    back and is raised again for the task to retry.
     """
     claim = _claim(document_id=document_id, worker=worker)
     if claim is None:
@@ -155,7 +158,13 @@ def document_process(*, document_id: int, worker: str = "") -> Document | None:
     try:
         with document.file.open("rb") as stored:
             data = stored.read()
-        results = pipeline.run(data, name=document.original_name, title=document.title)
+        results = sandbox.run(
+            data,
+            name=document.original_name,
+            title=document.title,
+            memory_mb=settings.DOCUMENTS_PROCESSING_MEMORY_MB,
+            timeout_seconds=settings.DOCUMENTS_PROCESSING_TIMEOUT_SECONDS,
+        )
         if results.sha256 != document.sha256:
             raise pipeline.Unreadable(
                 "checksum", "The stored file differs from the upload (SHA-256); upload it again."

@@ -313,6 +313,13 @@ DOCUMENTS_STALE_AFTER_SECONDS = env.int("DOCUMENTS_STALE_AFTER_SECONDS", default
 DOCUMENTS_SWEEP_INTERVAL_SECONDS = env.int("DOCUMENTS_SWEEP_INTERVAL_SECONDS", default=60)
 # Claims of one document (crashes, time-outs, transient errors) before it is marked failed.
 DOCUMENTS_MAX_ATTEMPTS = env.int("DOCUMENTS_MAX_ATTEMPTS", default=3)
+# Each document is read (parsed, its text extracted, its thumbnail rendered) in a child
+# process that may take this much memory beyond the process it is forked from, and this
+# long; over either, the document fails (too_large_to_render, too_slow_to_render) and the
+# worker or web process is untouched. Keep the time below CELERY_TASK_SOFT_TIME_LIMIT, so
+# the reason names the file rather than the task (apps/documents/sandbox.py).
+DOCUMENTS_PROCESSING_MEMORY_MB = env.int("DOCUMENTS_PROCESSING_MEMORY_MB", default=512)
+DOCUMENTS_PROCESSING_TIMEOUT_SECONDS = env.int("DOCUMENTS_PROCESSING_TIMEOUT_SECONDS", default=60)
 # Uploaded files and thumbnails; never served publicly (downloads check the owner).
 MEDIA_ROOT = env.str("MEDIA_ROOT", default="") or str(BASE_DIR / "media")
 # S3-compatible storage: STORAGE_BACKEND=storages.backends.s3.S3Storage (install
