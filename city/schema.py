@@ -10,6 +10,15 @@ of its handler's docstring (the view method, or the viewset's action), else a se
 from the action and the model ("List leases", "Create a unit"). An operation with none of
 these is a schema warning, which `manage.py spectacular --fail-on-warn` (and the tests)
 refuse.
+
+Each operation also declares the errors it can answer, all in the contract's shape
+(`city.errors.ErrorSerializer`), so that a client (and schemathesis, in the tests) finds every
+answer in the schema: 400 when it takes a body or query parameters (other than a page's), 401 when it reads
+credentials, 403 when a signed-in caller may still be refused (a write: the services decide
+who may, and a session's CSRF check; a view allowing only some users), 404 when it names an
+object (a path parameter, a view of one object) or a page, 413 and 415 when it takes a body,
+429 where it is throttled (by the view, or at the edge's per-client rate for anonymous
+callers). A status the view declares itself (`extend_schema(responses=...)`) is left as it is.
 """
 
 import inspect
@@ -18,7 +27,10 @@ from drf_spectacular.drainage import warn
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_doc, get_view_model
 from drf_spectacular.settings import spectacular_settings
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import permissions
 
+from city.errors import ErrorSerializer
 from city.services import SERVICES
 
 PLATFORM_TAG = "platform"
@@ -43,8 +55,36 @@ _METHOD_ACTIONS = {
 _SOUNDS_CONSONANT = ("uni", "use", "usu", "uti", "ure", "eu", "one", "once")
 _SOUNDS_VOWEL = ("hour", "honest", "honou", "heir")
 
+# The errors an operation may answer besides those it declares, and what each means.
+ERROR_DESCRIPTIONS = {
+    "400": "The request is invalid: `details` names each problem.",
+    "401": "No credentials, or wrong ones.",
+    "403": "Signed in, but not allowed to do this.",
+    "404": "Nothing that you may see is there.",
+    "413": "The body is larger than City accepts.",
+    "415": "A body of a type this operation does not take.",
+    "429": "Too many requests: retry after `details.retry_after` seconds.",
+}
+# Permissions that let every signed-in caller through: with only these, a read is never 403.
+_LETS_SIGNED_IN_THROUGH = (
+    permissions.AllowAny,
+    permissions.IsAuthenticated,
+    permissions.IsAuthenticatedOrReadOnly,
+)
+
 
 class CitySchema(AutoSchema):
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        responses = operation["responses"]
+        for status in self._error_statuses(operation):
+            if status not in responses:
+                described = OpenApiResponse(ErrorSerializer, ERROR_DESCRIPTIONS[status])
+                responses[status] = self._get_response_for_code(described, status)
+        return operation
+
     def get_tags(self) -> list[str]:
         for service in SERVICES.values():
             if self.path.startswith(f"/{service.url_prefix}"):
@@ -69,6 +109,46 @@ class CitySchema(AutoSchema):
                 return handler_doc  # the first sentence goes on: keep it whole
             return rest.strip() or get_doc(type(self.view))
         return super().get_description()
+
+    # --- which errors an operation may answer --------------------------------------------
+
+    def _error_statuses(self, operation: dict) -> list[str]:
+        security = operation.get("security", [])
+        reads_credentials = any(requirement for requirement in security)
+        anonymous = {} in security
+        takes_body = "requestBody" in operation
+        parameters = operation.get("parameters", [])
+        paged = self._is_list_view() and self.method == "GET" and self._get_paginator()
+        pages = {parameter["name"] for parameter in self._get_pagination_parameters()}
+        filtered = any(  # a page out of range is 404, a page size is clamped: neither is 400
+            parameter["in"] == "query" and parameter["name"] not in pages
+            for parameter in parameters
+        )
+        in_path = any(parameter["in"] == "path" for parameter in parameters)
+        writes = self.method not in permissions.SAFE_METHODS
+        only_some = any(
+            not isinstance(permission, _LETS_SIGNED_IN_THROUGH)
+            for permission in self.view.get_permissions()
+        )
+        of_one_object = in_path or (
+            self.method == "GET" and not self._is_list_view() and self._serves_one_object()
+        )
+        statuses = {
+            "400": takes_body or filtered,
+            "401": reads_credentials,
+            "403": reads_credentials and (writes or only_some),
+            "404": of_one_object or bool(paged),
+            "413": takes_body,
+            "415": takes_body,
+            "429": bool(self.view.get_throttles()) or anonymous,
+        }
+        return [status for status, applies in statuses.items() if applies]
+
+    def _serves_one_object(self) -> bool:
+        """A view of one object found by its lookup (`get_object`), as a retrieve is."""
+        return getattr(self.view, "action", None) == "retrieve" or (
+            hasattr(self.view, "get_object") and self._action() == "retrieve"
+        )
 
     # --- where summaries come from ----------------------------------------------------
 

@@ -273,3 +273,69 @@ def test_an_operation_with_no_summary_to_be_had_is_a_schema_warning(capsys):
 )
 def test_the_article_goes_by_how_the_noun_sounds(noun, article):
     assert schema_article(noun) == article
+
+
+# --- the errors each operation declares -----------------------------------------------------
+
+ERROR_REF = "#/components/schemas/Error"
+
+
+def errors_of(operation: dict) -> set[str]:
+    return {status for status in operation["responses"] if status >= "400"}
+
+
+def test_every_error_an_operation_declares_is_in_the_error_contract(schema):
+    for method, path, operation in operations(schema):
+        for status in errors_of(operation):
+            content = operation["responses"][status]["content"]
+            assert content["application/json"]["schema"] == {"$ref": ERROR_REF}, (
+                method,
+                path,
+                status,
+            )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "errors"),
+    [
+        # A body, an object by id, signed in, a write: every kind of error.
+        ("patch", "/api/leasing/units/{id}/", {"400", "401", "403", "404", "413", "415", "429"}),
+        # A list: its filters (400) and its pages (404); a read by a signed-in user, not 403.
+        ("get", "/api/leasing/leases/", {"400", "401", "404", "429"}),
+        # An action on one object without a body.
+        ("post", "/api/leasing/leases/{id}/sign/", {"401", "403", "404", "429"}),
+        # Only staff: 403 for a signed-in resident.
+        ("get", "/api/documents/counts/", {"401", "403", "429"}),
+        # Anonymous: no credentials are read, the edge's rate applies.
+        ("get", "/api/greeter/greet", {"400", "429"}),
+        # The probes: nothing but their own.
+        ("get", "/healthz", set()),
+        ("get", "/readyz", {"503"}),
+    ],
+)
+def test_an_operation_declares_the_errors_it_may_answer(schema, method, path, errors):
+    assert errors_of(schema["paths"][path][method]) == errors
+
+
+def test_errors_a_view_declares_itself_are_kept_as_declared(schema):
+    create_lease = schema["paths"]["/api/leasing/applications/{id}/create-lease/"]["post"]
+    assert {"409", "422"} <= errors_of(create_lease)
+    upload = schema["paths"]["/api/documents/"]["post"]["responses"]
+    assert upload["200"]["description"] == "Already uploaded"
+    token = schema["paths"]["/api/auth/token/"]["post"]["responses"]
+    assert token["401"]["description"] == ""  # declared by the view: not described again
+
+
+def test_the_errors_follow_from_what_an_operation_takes_and_who_may_call_it():
+    router = SimpleRouter()
+    router.register("people", PersonViewSet, basename="person")
+
+    schema = schema_of(*router.urls)
+
+    errors = {(method, path): errors_of(op) for method, path, op in operations(schema)}
+    assert errors[("get", "/people/")] == {"401", "404", "429"}  # paginated: a page may not be
+    assert errors[("post", "/people/")] == {"400", "401", "403", "413", "415", "429"}
+    assert errors[("get", "/people/{id}/")] == {"401", "404", "429"}
+    assert errors[("delete", "/people/{id}/")] == {"401", "403", "404", "429"}
+    described = schema["paths"]["/people/{id}/"]["get"]["responses"]["404"]["description"]
+    assert described == "Nothing that you may see is there."

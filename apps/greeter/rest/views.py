@@ -104,7 +104,8 @@ class NewcomerMeView(APIView):
     permission_classes = (IsAuthenticated,)
 
     @extend_schema(
-        summary="Your profile and greetings", responses=serializers.NewcomerProfileSerializer
+        summary="Your profile and greetings",
+        responses={200: serializers.NewcomerProfileSerializer, 404: ErrorSerializer},
     )
     def get(self, request):
         newcomer = selectors.newcomer_for_user_id(user_id=request.user.pk)
