@@ -175,6 +175,9 @@ class Topology:
             # The dashboard's traffic readings, shared by every replica that serves it, in
             # a database of their own (clearing a cache must not touch the queues).
             "DASHBOARD_CACHE_URL": str(httpx.URL(self.redis_url).copy_with(path="/2")),
+            # Throttles count in Redis too, so a limit holds across every replica and worker
+            # rather than once per process (database 3: also apart from the queues).
+            "CACHE_URL": str(httpx.URL(self.redis_url).copy_with(path="/3")),
             "CITY_HAPROXY_STATS_URL": f"{self.stats_url}/;csv",
             "STATIC_ROOT": str(self.state / "static"),
             "MEDIA_ROOT": str(self.state / "media"),

@@ -74,6 +74,7 @@ INSTALLED_APPS = installed_apps(CITY_SERVICES)
 MIDDLEWARE = [
     "city.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "city.csp.HtmlCSPMiddleware",
     # Outside ApiErrorMiddleware: its 429 page for people (city.auth.lockout_response)
     # stays a page under /api/auth/login/.
     "axes.middleware.AxesMiddleware",
@@ -119,6 +120,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 CACHES = {
+    # Where the API's throttles count. Per process by default (one process: `make run`);
+    # wherever several processes serve (gunicorn workers, replicas), a cache they share
+    # (CACHE_URL=redis://...), or each limit holds per process: `check --deploy` warns.
     "default": env.cache("CACHE_URL", default="locmemcache://"),
     # The dashboard's traffic readings; shared (Redis) where several replicas serve it.
     "dashboard": env.cache("DASHBOARD_CACHE_URL", default="locmemcache://"),
@@ -167,6 +171,23 @@ AXES_CLIENT_IP_CALLABLE = "city.auth.client_address"
 AXES_LOCKOUT_CALLABLE = "city.auth.lockout_response"
 # No table row per successful sign-in (City's request log has them); failures only.
 AXES_DISABLE_ACCESS_LOG = True
+
+# --- Content-Security-Policy ------------------------------------------------------------
+# On every HTML page (city/csp.py): scripts from City's origin only, never inline ones.
+# Styles may be inline (Swagger UI and the admin set style attributes); images may be data:
+# URIs (Swagger UI's icons). No page may be framed, nor post a form elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- Static files -----------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -7,6 +7,11 @@ containers and clusters name one DNS name per service that resolves to its repli
     python -m deploy.haproxy.render > deploy/haproxy/haproxy.cfg   # the containers' one
     python -m deploy.haproxy.render --dns-domain .city.svc.cluster.local \
         > deploy/k8s/base/haproxy.cfg                              # Kubernetes' one
+
+Anonymous requests are rate-limited per client here, at the edge, where one limit covers
+every replica: CITY_EDGE_RATE_PER_10S, read by HAProxy from its environment when it starts
+(default below), is how many a client may send in any 10 s; past it HAProxy answers 429
+in City's error format with Retry-After, and the request never reaches a service.
 """
 
 import argparse
@@ -19,6 +24,15 @@ MAX_BODY_BYTES = 25 * 1024 * 1024
 TOO_LARGE = (
     '{"error":{"code":"too_large","message":"The request body is larger than '
     f'{MAX_BODY_BYTES // (1024 * 1024)} MB.","details":{{"limit_bytes":{MAX_BODY_BYTES}}}}}}}'
+)
+# Anonymous requests one client (one source address) may send in any 10 s, by default.
+EDGE_RATE_PER_10S = 100
+EDGE_RATE_PERIOD_SECONDS = 10
+THROTTLED = (
+    '{"error":{"code":"throttled","message":"Too many requests from this client; try again '
+    f'in {EDGE_RATE_PERIOD_SECONDS} seconds.","details":{{"retry_after":{EDGE_RATE_PERIOD_SECONDS},'
+    '"limit":%[env(CITY_EDGE_RATE_PER_10S)],'
+    f'"period_seconds":{EDGE_RATE_PERIOD_SECONDS}}}}}}}'
 )
 DNS_REPLICAS_MAX = 10  # server slots a DNS name may fill: the most replicas of one service
 
@@ -77,6 +91,18 @@ def _frontend(bind: str) -> str:
     unique-id-format %{{+X}}o%ci-%cp-%Ts-%rt-%pid
     http-request set-header X-Request-ID %[unique-id] unless {{ req.hdr(x-request-id) -m found }}
     http-request capture req.hdr(x-request-id) len 128
+    # Anonymous requests (no Authorization header, no session cookie), and every greeting
+    # (which ignores credentials), are counted per client address over 10 s; past the rate
+    # they are refused here. Requests with credentials are limited per user by the services
+    # (throttles in the shared cache), and calls between services, which come through here
+    # from the services' own addresses, carry the caller's credentials.
+    stick-table type ipv6 size 100k expire {EDGE_RATE_PERIOD_SECONDS * 3}s store http_req_rate({EDGE_RATE_PERIOD_SECONDS}s)
+    acl greeting path /{SERVICES["greeter"].url_prefix}greet
+    acl credentials req.hdr(authorization) -m found
+    acl credentials req.cook(sessionid) -m found
+    http-request track-sc0 src if greeting || !credentials
+    # Only a request counted above has a rate.
+    http-request return status 429 content-type application/json hdr Retry-After {EDGE_RATE_PERIOD_SECONDS} lf-string '{THROTTLED}' if {{ sc_http_req_rate(0) gt "${{CITY_EDGE_RATE_PER_10S}}" }}
     # Uploads over the limit are refused here, in City's error format.
     http-request return status 413 content-type application/json string '{TOO_LARGE}' if {{ req.hdr_val(content-length) gt {MAX_BODY_BYTES} }}
     # A request that reached a server is retried elsewhere only when repeating it is safe.
@@ -89,9 +115,11 @@ def _frontend(bind: str) -> str:
 """  # noqa: E501 - configuration lines are as long as they are
 
 
-_GLOBAL = """global
+_GLOBAL = f"""global
     log stdout format raw local0 info
     maxconn 4096
+    # The edge's rate limit, unless the environment sets it (see the module's docstring).
+    presetenv CITY_EDGE_RATE_PER_10S {EDGE_RATE_PER_10S}
 """
 
 # Timeouts: connect is short (a local network; a dead server is skipped quickly), server

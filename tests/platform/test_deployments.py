@@ -94,6 +94,7 @@ def test_deploy_checks_pass_with_production_settings(settings_module):
         DJANGO_SETTINGS_MODULE=settings_module,
         SECRET_KEY=servers.secrets.token_urlsafe(50),
         ALLOWED_HOSTS="city.example",
+        CACHE_URL="redis://redis:6379/3",  # shared by every process (city.W001)
     )
     result = servers.run_checked(
         [str(servers.BIN / "python"), "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

@@ -89,7 +89,7 @@ class NewcomerRegistrationView(generics.GenericAPIView):
     @extend_schema(
         summary="Register a newcomer as a resident",
         request=serializers.RegistrationInputSerializer,
-        responses={201: serializers.RegistrationSerializer},
+        responses={201: serializers.RegistrationSerializer, 409: ErrorSerializer},
     )
     def post(self, request):
         given = self.get_serializer(data=request.data)
