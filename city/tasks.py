@@ -1,6 +1,7 @@
 """Sending tasks by name, after the database commit."""
 
 from django.db import transaction
+from kombu.exceptions import KombuError
 
 from city.celery import app
 from city.logging import get_logger
@@ -12,8 +13,12 @@ def send_task_on_commit(name: str, *, args: tuple = (), kwargs: dict | None = No
     """Queue task `name` once the current transaction commits (at once outside one).
 
     The sender needs no import of the receiver: the name alone routes the task to its
-    service's queue. A send that fails is logged, not raised: the data is committed, and
-    the receiving service's sweep (where it has one) picks up what was not queued.
+    service's queue. The send waits on the broker for CELERY_BROKER_SEND_TIMEOUT_SECONDS
+    at most (settings: the transport's socket timeouts, one attempt), so a broker that
+    stalls delays the request that sends by that much and no more. A send that fails is
+    logged (`task_not_sent`, with the task and its arguments), not raised: the data is
+    committed, and the receiving service's sweep (where it has one) picks up what was not
+    queued.
     """
     transaction.on_commit(lambda: _send(name, args, kwargs or {}), robust=True)
 
@@ -25,5 +30,11 @@ def _send(name: str, args: tuple, kwargs: dict) -> None:
         app.loader.import_default_modules()
         app.tasks[name].apply(args=args, kwargs=kwargs)
     else:
-        app.send_task(name, args=args, kwargs=kwargs)
+        try:
+            app.send_task(name, args=args, kwargs=kwargs)
+        except (KombuError, OSError) as error:  # refused, timed out, closed, out of memory
+            logger.error(
+                "task_not_sent", task=name, args=list(args), kwargs=kwargs, error=str(error)
+            )
+            return
     logger.info("task_sent", task=name)

@@ -93,6 +93,8 @@ def topology(tmp_path_factory, split_database_url):
             # The tests send thousands of requests from one address; the edge's limit has a
             # test of its own (tests/security/test_edge_rate_limit.py).
             "CITY_EDGE_RATE_PER_10S": "1000000",
+            # One resident uploads a batch; tests/security/test_uploads.py tests the rate.
+            "DOCUMENTS_UPLOADS_PER_MINUTE": "100000",
             # A document a dead worker held is queued again within seconds, not minutes.
             "DOCUMENTS_STALE_AFTER_SECONDS": "3",
             "DOCUMENTS_SWEEP_INTERVAL_SECONDS": "1",

@@ -9,12 +9,13 @@ from pathlib import PurePath
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -76,6 +77,9 @@ def document_upload(
 
     The type is decided from the bytes. Bytes the owner already uploaded give back that
     document (`duplicate=True`), stored and processed once, unless `allow_duplicate`.
+    A file that would take the owner's stored bytes past DOCUMENTS_QUOTA_BYTES is refused
+    (413) and nothing is stored; every stored document counts, duplicates kept on purpose
+    too.
     """
     if not file.size:
         raise ValidationError({"file": ["The file is empty."]})
@@ -102,10 +106,14 @@ def document_upload(
         if existing is not None:
             logger.info("document_duplicate", document_id=existing.pk)
             return Upload(document=existing, duplicate=True)
+    _check_quota(owner_id=owner.pk, size=file.size)  # before storing anything
     name = display_name(file.name)
     stored = default_storage.save(f"documents/{uuid.uuid4().hex}", file)
     try:
         with transaction.atomic():
+            # Again, with the owner's uploads taking turns: two at once cannot both pass.
+            _lock_uploads_of(owner_id=owner.pk)
+            _check_quota(owner_id=owner.pk, size=file.size)
             document = Document.objects.create(
                 owner=owner,
                 title=title or PurePath(name).stem or name,
@@ -122,6 +130,35 @@ def document_upload(
         raise
     logger.info("document_uploaded", document_id=document.pk, mime_type=mime_type)
     return Upload(document=document, duplicate=False)
+
+
+def _lock_uploads_of(*, owner_id: int) -> None:
+    """Until the transaction ends, the owner's other uploads wait at this point: their row
+    in the user table is locked (SELECT ... FOR UPDATE on PostgreSQL). SQLite ignores the
+    lock and needs none: City's SQLite transactions begin IMMEDIATE, so writers take turns
+    from their first statement."""
+    user_ids = get_user_model().objects.select_for_update().filter(pk=owner_id)
+    list(user_ids.values_list("pk", flat=True))
+
+
+def _check_quota(*, owner_id: int, size: int) -> None:
+    """413 if `size` more bytes would take the owner past DOCUMENTS_QUOTA_BYTES (0: none)."""
+    quota = settings.DOCUMENTS_QUOTA_BYTES
+    if not quota:
+        return
+    used = Document.objects.filter(owner_id=owner_id).aggregate(used=Sum("size"))["used"] or 0
+    if used + size > quota:
+        logger.info("document_over_quota", used=used, size=size, quota=quota)
+        raise PayloadTooLarge(
+            f"Your documents take {used} of your {quota} bytes; this file of {size} bytes "
+            "would go past them. Delete documents you no longer need to make room.",
+            details={
+                "limit": "storage_quota",
+                "quota_bytes": quota,
+                "used_bytes": used,
+                "upload_bytes": size,
+            },
+        )
 
 
 def display_name(raw: str | None) -> str:

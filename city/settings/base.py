@@ -315,9 +315,19 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=150)
 # Redis re-delivers an unacknowledged message after this; it must outlast the hard limit
 # or a long task would be run twice while the first run is still going.
+# A send to the broker (an upload's processing, an event) holds its request this long at
+# most: each connect and each command to Redis times out after it, and a send is tried
+# once. One that fails is logged (`task_not_sent`) and left to be recovered: the documents
+# sweep queues pending documents again. A broker that refuses connections fails at once.
+CELERY_BROKER_SEND_TIMEOUT_SECONDS = env.float("CELERY_BROKER_SEND_TIMEOUT_SECONDS", default=2.0)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "socket_connect_timeout": CELERY_BROKER_SEND_TIMEOUT_SECONDS,
+    "socket_timeout": CELERY_BROKER_SEND_TIMEOUT_SECONDS,
 }
+# No retry of a publish that timed out (each would wait the timeout again); redis-py still
+# reconnects at once a pooled connection the broker closed (a restart).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 0}
 CELERY_TASK_DEFAULT_QUEUE = "city"
 CELERY_TASK_ROUTES = ("city.celery.route_by_service",)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -328,6 +338,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # --- Documents --------------------------------------------------------------------------
 # Uploads larger than this are refused with 413 before their body is read.
 DOCUMENTS_MAX_UPLOAD_BYTES = env.int("DOCUMENTS_MAX_UPLOAD_BYTES", default=25 * 1024 * 1024)
+# Uploads per person: this many a minute (429 past it; every upload request counts, in the
+# default cache), and this many bytes stored (413 past it; every stored document counts,
+# duplicates kept on purpose too). 0 turns either off.
+DOCUMENTS_UPLOADS_PER_MINUTE = env.int("DOCUMENTS_UPLOADS_PER_MINUTE", default=30)
+DOCUMENTS_QUOTA_BYTES = env.int("DOCUMENTS_QUOTA_BYTES", default=500 * 1024 * 1024)
 # A document still pending or processing this long after it was queued or claimed is
 # queued again by the sweep (a lost message, a dead worker). Above the hard time limit.
 DOCUMENTS_STALE_AFTER_SECONDS = env.int("DOCUMENTS_STALE_AFTER_SECONDS", default=300)

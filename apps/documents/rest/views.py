@@ -15,6 +15,7 @@ from apps.documents import selectors, services
 from apps.documents.models import Document
 from apps.documents.rest import serializers
 from apps.documents.rest.filters import DocumentFilter
+from apps.documents.rest.throttles import UploadRateThrottle
 from apps.documents.rest.uploads import SizeLimitedUpload
 from city.errors import ErrorSerializer
 
@@ -54,6 +55,13 @@ class DocumentCollectionView(generics.ListAPIView):
             return serializers.UploadSerializer
         return serializers.DocumentSerializer
 
+    def get_throttles(self):
+        # Uploads per person (429 past DOCUMENTS_UPLOADS_PER_MINUTE); reading the list is not.
+        throttles = super().get_throttles()
+        if getattr(self.request, "method", None) == "POST":
+            throttles.append(UploadRateThrottle())
+        return throttles
+
     def initialize_request(self, request, *args, **kwargs):
         # Before anything reads the body (session authentication's CSRF check does).
         limit = settings.DOCUMENTS_MAX_UPLOAD_BYTES
@@ -71,6 +79,16 @@ class DocumentCollectionView(generics.ListAPIView):
             202: serializers.UploadResultSerializer,
             200: OpenApiResponse(
                 serializers.UploadResultSerializer, description="Already uploaded"
+            ),
+            413: OpenApiResponse(
+                ErrorSerializer,
+                description="Over the size of one file, or over your storage quota "
+                "(DOCUMENTS_QUOTA_BYTES): `details` names the limit",
+            ),
+            429: OpenApiResponse(
+                ErrorSerializer,
+                description="Over your uploads a minute (DOCUMENTS_UPLOADS_PER_MINUTE); "
+                "see Retry-After",
             ),
         },
     )
