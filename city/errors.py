@@ -7,7 +7,9 @@ in this shape. Services raise the `CityError` subclasses below for domain failur
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.views import exception_handler
@@ -77,6 +79,8 @@ def api_exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):  # a form body over DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = body_too_large()
     response = exception_handler(exc, context)
     if response is None:
         return None  # an unexpected error: Django's handler500 answers
@@ -115,7 +119,17 @@ def _json_error(status_code: int, code: str, message: str) -> JsonResponse:
     return JsonResponse(error_body(code, message), status=status_code)
 
 
+def body_too_large() -> PayloadTooLarge:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return PayloadTooLarge(
+        f"The request body is larger than {limit} bytes, the most accepted.",
+        details={"max_bytes": limit},
+    )
+
+
 def bad_request(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):  # Django's SuspiciousOperation: a 413 here
+        return JsonResponse(error_body_for(body_too_large()), status=413)
     return _json_error(400, "bad_request", "The request could not be understood.")
 
 

@@ -137,6 +137,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "city.validators.NotOnlyWhitespaceValidator"},
 ]
 LOGIN_URL = "rest_framework:login"
 # A session login without ?next= lands on the API root, which links everything else.
@@ -219,6 +220,12 @@ REST_FRAMEWORK = {
         # Token requests (username and password) per client: guesses of passwords.
         "login": env.str("THROTTLE_LOGIN", default="10/minute"),
     },
+    # JSON bounded in size and nesting (city/parsers.py); forms and uploads as DRF's.
+    "DEFAULT_PARSER_CLASSES": [
+        "city.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "city.negotiation.FastContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -227,6 +234,12 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "city.errors.api_exception_handler",
     "NON_FIELD_ERRORS_KEY": "non_field_errors",
 }
+
+# --- Request bodies ---------------------------------------------------------------------
+# A body that is not a file upload (JSON, a form) larger than this is 413, read no further.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+# JSON nested deeper than this (arrays and objects) is 400, refused before it is parsed.
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "City API",
@@ -347,6 +360,9 @@ DOCUMENTS_QUOTA_BYTES = env.int("DOCUMENTS_QUOTA_BYTES", default=500 * 1024 * 10
 # queued again by the sweep (a lost message, a dead worker). Above the hard time limit.
 DOCUMENTS_STALE_AFTER_SECONDS = env.int("DOCUMENTS_STALE_AFTER_SECONDS", default=300)
 DOCUMENTS_SWEEP_INTERVAL_SECONDS = env.int("DOCUMENTS_SWEEP_INTERVAL_SECONDS", default=60)
+# A search (?q=) of more words or characters than these is 400: each word is a condition.
+DOCUMENTS_SEARCH_MAX_TERMS = env.int("DOCUMENTS_SEARCH_MAX_TERMS", default=16)
+DOCUMENTS_SEARCH_MAX_CHARS = env.int("DOCUMENTS_SEARCH_MAX_CHARS", default=200)
 # Claims of one document (crashes, time-outs, transient errors) before it is marked failed.
 DOCUMENTS_MAX_ATTEMPTS = env.int("DOCUMENTS_MAX_ATTEMPTS", default=3)
 # Each document is read (parsed, its text extracted, its thumbnail rendered) in a child

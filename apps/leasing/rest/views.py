@@ -41,6 +41,14 @@ class AvailableUnitsPagination(CursorPagination):
     ordering = ("monthly_rent", "id")
     page_size = 50
 
+    def decode_cursor(self, request):
+        """A cursor is the client's to send: one whose position no rent can have (NaN, a
+        word, beyond the column) is an invalid cursor (404), not a query that fails."""
+        cursor = super().decode_cursor(request)
+        if cursor is not None and not filters.is_rent(cursor.position):
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
+
 
 class UnitsAvailableView(generics.ListAPIView):
     """Units free for the whole period, cheapest first."""
