@@ -12,13 +12,14 @@ these is a schema warning, which `manage.py spectacular --fail-on-warn` (and the
 refuse.
 
 Each operation also declares the errors it can answer, all in the contract's shape
-(`city.errors.ErrorSerializer`), so that a client (and schemathesis, in the tests) finds every
-answer in the schema: 400 when it takes a body or query parameters (other than a page's), 401 when it reads
-credentials, 403 when a signed-in caller may still be refused (a write: the services decide
-who may, and a session's CSRF check; a view allowing only some users), 404 when it names an
-object (a path parameter, a view of one object) or a page, 413 and 415 when it takes a body,
-429 where it is throttled (by the view, or at the edge's per-client rate for anonymous
-callers). A status the view declares itself (`extend_schema(responses=...)`) is left as it is.
+(`city.errors.ErrorSerializer`), so that a client (and schemathesis, in the tests) finds
+every answer in the schema: 400 when it takes a body or query parameters (other than a
+page's), 401 when it reads credentials, 403 when a signed-in caller may still be refused (a
+write: the services decide who may, and a session's CSRF check; a view allowing only some
+users), 404 when it names an object (a path parameter, a view of one object) or a page, 413
+and 415 when it takes a body, 429 where it is throttled (by the view, or at the edge's
+per-client rate for anonymous callers). A status the view declares itself
+(`extend_schema(responses=...)`) is left as it is.
 """
 
 import inspect
