@@ -298,12 +298,16 @@ def test_every_error_an_operation_declares_is_in_the_error_contract(schema):
 @pytest.mark.parametrize(
     ("method", "path", "errors"),
     [
-        # A body, an object by id, signed in, a write: every kind of error.
-        ("patch", "/api/leasing/units/{id}/", {"400", "401", "403", "404", "413", "415", "429"}),
+        # A body, an object by id, signed in, a write: every kind of error, and the view's 409.
+        (
+            "patch",
+            "/api/leasing/units/{id}/",
+            {"400", "401", "403", "404", "409", "413", "415", "429"},
+        ),
         # A list: its filters (400) and its pages (404); a read by a signed-in user, not 403.
         ("get", "/api/leasing/leases/", {"400", "401", "404", "429"}),
-        # An action on one object without a body.
-        ("post", "/api/leasing/leases/{id}/sign/", {"401", "403", "404", "429"}),
+        # An action on one object without a body; the view declares its 422.
+        ("post", "/api/leasing/leases/{id}/sign/", {"401", "403", "404", "422", "429"}),
         # Only staff: 403 for a signed-in resident.
         ("get", "/api/documents/counts/", {"401", "403", "429"}),
         # Anonymous: no credentials are read, the edge's rate applies.

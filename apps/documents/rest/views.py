@@ -143,7 +143,8 @@ class DocumentReprocessView(APIView):
     @extend_schema(
         summary="Process a document again",
         request=None,
-        responses={202: serializers.DocumentSerializer},
+        # 422: it is pending or being processed already.
+        responses={202: serializers.DocumentSerializer, 422: ErrorSerializer},
     )
     def post(self, request, pk: int):
         document = services.document_reprocess(document=owned_document(request, pk))

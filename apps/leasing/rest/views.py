@@ -9,7 +9,7 @@ model for the API schema.
 from django.http import Http404
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -73,6 +73,16 @@ class UnitsAvailableView(generics.ListAPIView):
         )
 
 
+# An action on an application or a lease in a state it does not apply to is 422; one that
+# would hold a unit another lease holds, or renew a renewed lease, is 409 (apps.leasing.services).
+DECIDED = {200: serializers.ApplicationSerializer, 422: ErrorSerializer}
+LEASE_CHANGED = {200: serializers.LeaseSerializer, 422: ErrorSerializer}
+LEASE_HELD = {200: serializers.LeaseSerializer, 409: ErrorSerializer, 422: ErrorSerializer}
+# A unit's label taken in its property, or a property or unit deleted that leases refer to.
+TAKEN_OR_REFERENCED = {409: ErrorSerializer}
+
+
+@extend_schema_view(destroy=extend_schema(responses={204: None, **TAKEN_OR_REFERENCED}))
 class PropertyViewSet(_Scoped, viewsets.ModelViewSet):
     """Properties you manage (adding one needs the leasing.manage_properties permission)."""
 
@@ -96,6 +106,14 @@ class PropertyViewSet(_Scoped, viewsets.ModelViewSet):
         services.property_delete(property=instance)
 
 
+@extend_schema_view(
+    create=extend_schema(responses={201: serializers.UnitSerializer, **TAKEN_OR_REFERENCED}),
+    update=extend_schema(responses={200: serializers.UnitSerializer, **TAKEN_OR_REFERENCED}),
+    partial_update=extend_schema(
+        responses={200: serializers.UnitSerializer, **TAKEN_OR_REFERENCED}
+    ),
+    destroy=extend_schema(responses={204: None, **TAKEN_OR_REFERENCED}),
+)
 class UnitViewSet(_Scoped, viewsets.ModelViewSet):
     """Units of the properties you manage."""
 
@@ -117,6 +135,11 @@ class UnitViewSet(_Scoped, viewsets.ModelViewSet):
         services.unit_delete(unit=instance)
 
 
+@extend_schema_view(
+    partial_update=extend_schema(
+        responses={200: serializers.ApplicationChangeSerializer, 422: ErrorSerializer}
+    )
+)
 class ApplicationViewSet(
     _Scoped,
     mixins.ListModelMixin,
@@ -169,25 +192,25 @@ class ApplicationViewSet(
         data = serializers.ApplicationSerializer(application, context=self.get_serializer_context())
         return Response(data.data)
 
-    @extend_schema(request=None, responses=serializers.ApplicationSerializer)
+    @extend_schema(request=None, responses=DECIDED)
     @action(detail=True, methods=["post"], serializer_class=serializers.NoInputSerializer)
     def submit(self, request, pk=None):
         """Submit your draft: the unit's manager sees it, and its documents."""
         return self._decide(request, "submit")
 
-    @extend_schema(request=None, responses=serializers.ApplicationSerializer)
+    @extend_schema(request=None, responses=DECIDED)
     @action(detail=True, methods=["post"], serializer_class=serializers.NoInputSerializer)
     def withdraw(self, request, pk=None):
         """Withdraw your application; the manager no longer sees its documents."""
         return self._decide(request, "withdraw")
 
-    @extend_schema(request=None, responses=serializers.ApplicationSerializer)
+    @extend_schema(request=None, responses=DECIDED)
     @action(detail=True, methods=["post"], serializer_class=serializers.NoInputSerializer)
     def approve(self, request, pk=None):
         """Approve a submitted application for a unit you manage."""
         return self._decide(request, "approve")
 
-    @extend_schema(request=None, responses=serializers.ApplicationSerializer)
+    @extend_schema(request=None, responses=DECIDED)
     @action(detail=True, methods=["post"], serializer_class=serializers.NoInputSerializer)
     def reject(self, request, pk=None):
         """Reject a submitted application; you no longer see its documents."""
@@ -273,7 +296,7 @@ class LeaseViewSet(
             services.lease_update(lease=lease, changed_by=request.user, changes=self._given())
         )
 
-    @extend_schema(request=None)
+    @extend_schema(request=None, responses=LEASE_HELD)
     @action(
         detail=True,
         methods=["post"],
@@ -286,13 +309,13 @@ class LeaseViewSet(
             services.lease_send_for_signature(lease=self.get_object(), sent_by=request.user)
         )
 
-    @extend_schema(request=None)
+    @extend_schema(request=None, responses=LEASE_CHANGED)
     @action(detail=True, methods=["post"], serializer_class=serializers.NoInputSerializer)
     def sign(self, request, pk=None):
         """Sign a lease offered to you."""
         return self._answer(services.lease_sign(lease=self.get_object(), signed_by=request.user))
 
-    @extend_schema(request=serializers.ActivateSerializer)
+    @extend_schema(request=serializers.ActivateSerializer, responses=LEASE_HELD)
     @action(detail=True, methods=["post"], serializer_class=serializers.ActivateSerializer)
     def activate(self, request, pk=None):
         """Start a signed lease: its rent schedule is made and the tenant welcomed."""
@@ -300,7 +323,7 @@ class LeaseViewSet(
         on = self._given().get("on", timezone.localdate())
         return self._answer(services.lease_activate(lease=lease, activated_by=request.user, on=on))
 
-    @extend_schema(request=serializers.TerminateSerializer)
+    @extend_schema(request=serializers.TerminateSerializer, responses=LEASE_CHANGED)
     @action(detail=True, methods=["post"], serializer_class=serializers.TerminateSerializer)
     def terminate(self, request, pk=None):
         """End an active lease early."""
@@ -311,7 +334,8 @@ class LeaseViewSet(
         )
 
     @extend_schema(
-        request=serializers.RenewSerializer, responses={201: serializers.LeaseSerializer}
+        request=serializers.RenewSerializer,
+        responses={201: serializers.LeaseSerializer, 409: ErrorSerializer, 422: ErrorSerializer},
     )
     @action(detail=True, methods=["post"], serializer_class=serializers.RenewSerializer)
     def renew(self, request, pk=None):
