@@ -343,3 +343,9 @@ def test_the_errors_follow_from_what_an_operation_takes_and_who_may_call_it():
     assert errors[("delete", "/people/{id}/")] == {"401", "403", "404", "429"}
     described = schema["paths"]["/people/{id}/"]["get"]["responses"]["404"]["description"]
     assert described == "Nothing that you may see is there."
+
+
+@pytest.mark.parametrize("action", ["send-for-signature", "sign", "activate", "terminate"])
+def test_a_lease_action_says_it_answers_the_lease(schema, action):
+    answer = schema["paths"][f"/api/leasing/leases/{{id}}/{action}/"]["post"]["responses"]["200"]
+    assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Lease"}
