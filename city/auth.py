@@ -19,13 +19,11 @@ counts the same ones. A lockout is answered in the error contract (`locked_out`)
 API, and with a page saying to wait to a person in a browser (`lockout_response`), and is
 logged (`sign_in_locked_out`). A sign-in that succeeds forgets the failures of that
 username from that address (not all of the address's, which one's own account would let
-a guesser wipe). The client address is `client_address`: the connection's, or, behind
+a guesser wipe). The client address is `city.client_address`: the connection's, or, behind
 proxies listed in CITY_TRUSTED_PROXIES, the one they saw (X-Forwarded-For).
 """
 
-import ipaddress
 from datetime import timedelta
-from functools import cache
 
 from axes.backends import AxesStandaloneBackend
 from axes.handlers.proxy import AxesProxyHandler
@@ -43,11 +41,11 @@ from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from city.errors import CityError, ErrorSerializer, error_body
 from city.logging import get_logger
+from city.throttles import LoginRateThrottle
 
 log = get_logger(__name__)
 
@@ -80,17 +78,6 @@ class LockedOut(CityError):
             },
         )
         self.wait = minutes * 60  # DRF's exception handler sends it as Retry-After
-
-
-class LoginRateThrottle(SimpleRateThrottle):
-    """Token requests per client address, whoever the request claims to be, successes
-    included: each one costs a password hash, so a flood of them is bounded here, while
-    axes counts failures per username and per address across replicas."""
-
-    scope = "login"
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": client_address(request)}
 
 
 @extend_schema_serializer(
@@ -280,54 +267,3 @@ def _log_lockout(sender, request, username, ip_address, **kwargs):
         failure_limit=settings.LOGIN_FAILURE_LIMIT,
         lockout_minutes=settings.LOGIN_LOCKOUT_MINUTES,
     )
-
-
-# --- the client's address -----------------------------------------------------------------
-
-
-def client_address(request) -> str | None:
-    """The address of the client that sent `request` (AXES_CLIENT_IP_CALLABLE; the login
-    throttle's identity).
-
-    The connection's address, unless it is one of CITY_TRUSTED_PROXIES (addresses or
-    networks of the load balancers in front, e.g. HAProxy's): then X-Forwarded-For, which
-    each proxy appends the address it saw to, is read from the right, past the trusted
-    proxies, to the first address that is not one of them. What a client writes into the
-    header itself stands to the left of that and is never read, and with no trusted
-    proxies (the default) the header is ignored altogether: a client that reaches the
-    server directly cannot choose its address.
-    """
-    request = getattr(request, "_request", request)  # DRF's Request wraps Django's
-    remote = request.META.get("REMOTE_ADDR", "")
-    if _address(remote) is None:
-        return None  # not an IP connection (a Unix socket): no address to tell clients apart
-    trusted = _trusted_proxies(tuple(settings.CITY_TRUSTED_PROXIES))
-    if not _within(remote, trusted):
-        return remote
-    nearest = remote
-    for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
-        hop = hop.strip()
-        if not _within(hop, trusted):
-            # The first address no proxy of ours holds: the client (a value that is no
-            # address at all was not written by a proxy: the nearest one is all we know).
-            address = _address(hop)
-            return str(address) if address else nearest
-        nearest = hop
-    return nearest
-
-
-@cache
-def _trusted_proxies(entries: tuple[str, ...]) -> tuple:
-    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
-
-
-def _address(text: str):
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:
-        return None
-
-
-def _within(text: str, networks: tuple) -> bool:
-    address = _address(text)
-    return address is not None and any(address in network for network in networks)

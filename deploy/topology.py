@@ -178,6 +178,9 @@ class Topology:
             # Throttles count in Redis too, so a limit holds across every replica and worker
             # rather than once per process (database 3: also apart from the queues).
             "CACHE_URL": str(httpx.URL(self.redis_url).copy_with(path="/3")),
+            # HAProxy, on loopback: the client's address is the one it appends to
+            # X-Forwarded-For (sign-in lockout, throttles).
+            "CITY_TRUSTED_PROXIES": "127.0.0.1",
             "CITY_HAPROXY_STATS_URL": f"{self.stats_url}/;csv",
             "STATIC_ROOT": str(self.state / "static"),
             "MEDIA_ROOT": str(self.state / "media"),

@@ -168,7 +168,7 @@ AXES_COOLOFF_TIME = "city.auth.cool_off"
 # someone guesses at is locked out for LOGIN_LOCKOUT_MINUTES, not for as long as they try.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = False  # city.auth.forget_failures does it, for the username only
-AXES_CLIENT_IP_CALLABLE = "city.auth.client_address"
+AXES_CLIENT_IP_CALLABLE = "city.client_address.client_address"
 AXES_LOCKOUT_CALLABLE = "city.auth.lockout_response"
 # No table row per successful sign-in (City's request log has them); failures only.
 AXES_DISABLE_ACCESS_LOG = True
@@ -213,7 +213,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "city.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["city.throttles.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="120/minute"),
         "registration": env.str("THROTTLE_REGISTRATION", default="20/hour"),

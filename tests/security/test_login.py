@@ -16,7 +16,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from structlog.testing import capture_logs
 
-from city.auth import client_address
+from city.client_address import client_address
 from deploy.haproxy.render import Replica
 from tests import servers
 from tests.contract import error_of

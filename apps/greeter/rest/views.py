@@ -7,13 +7,13 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
-from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.greeter import greetings, selectors, services
 from apps.greeter.counters import greeting_counter
 from apps.greeter.rest import serializers
 from city.errors import ErrorSerializer
+from city.throttles import AnonRateThrottle, ScopedRateThrottle
 
 
 class GreetView(APIView):
