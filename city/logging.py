@@ -111,5 +111,7 @@ def logging_config(*, level: str, format: str = "json") -> dict:
             "django.server": {"level": logging.WARNING},
             # A line per outgoing HTTP request (peer calls) would double our own logs.
             "httpx": {"level": logging.WARNING},
+            # axes' lines for every attempt; a lockout is logged by city.auth.
+            "axes": {"level": logging.WARNING},
         },
     }

@@ -409,5 +409,3 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 # json (machines read it) everywhere but `make run`, whose dev settings default to console.
 LOG_FORMAT = env.str("LOG_FORMAT", default="") or "json"
 LOGGING = logging_config(level=LOG_LEVEL, format=LOG_FORMAT)
-# axes' lines for every attempt; a lockout is logged by city.auth (sign_in_locked_out).
-LOGGING["loggers"]["axes"] = {"level": "WARNING"}

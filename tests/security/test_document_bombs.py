@@ -246,7 +246,10 @@ def test_a_pdf_that_takes_too_long_fails_clearly_and_the_next_file_is_processed(
 
 def test_a_budget_too_small_for_a_real_file_says_so_and_a_larger_one_processes_it(owner, settings):
     settings.DOCUMENTS_PROCESSING_MEMORY_MB = 1
-    failed, [_] = process_here(owner, samples.image("PNG", size=(2000, 2000)), "scan.png")
+    # 36 megapixels, 108 MB decoded: more than a long test run's process has free to reuse
+    # within what it has mapped already (the budget counts new address space).
+    image = samples.image("PNG", size=(6000, 6000))
+    failed, [_] = process_here(owner, image, "scan.png")
     assert failed.status == "failed"
     assert failed.failure_reason.startswith(TOO_LARGE)
     assert "more than the 1 MB of memory" in failed.failure_reason
