@@ -165,6 +165,27 @@ def database_of_its_own(tmp_path: Path, name: str) -> Iterator[str]:
 
 
 @contextmanager
+def combined_deployment(
+    tmp_path: Path, name: str, *, static_root: str, shell: str = ""
+) -> Iterator[tuple[str, str]]:
+    """Every service in one gunicorn with production settings, a database and media of
+    its own, migrated, tasks in-process (no broker). `shell` runs first in `manage.py
+    shell` (to make users, tokens). Yields the URL and what the shell printed."""
+    with database_of_its_own(tmp_path, name) as database_url:
+        env = production_env(
+            DATABASE_URL=database_url,
+            STATIC_ROOT=static_root,
+            MEDIA_ROOT=str(tmp_path / "media"),
+            DJANGO_SETTINGS_MODULE="city.settings.production",
+        )
+        manage = [str(BIN / "python"), "manage.py"]
+        run_checked([*manage, "migrate", "-v0"], env=env)
+        printed = run_checked([*manage, "shell", "--no-imports", "-c", shell], env=env).stdout
+        with gunicorn("city.settings.production", env=env, log=tmp_path / "web.log") as url:
+            yield url, printed
+
+
+@contextmanager
 def address_nobody_listens_on() -> Iterator[str]:
     """host:port bound but never listening: connections are refused, and no other process
     can take the port while the block runs."""

@@ -35,21 +35,10 @@ class Served:
 def served(tmp_path, collected_static) -> Served:
     """Every service in one gunicorn with production settings and a database of its own,
     tasks run in-process (no broker); a resident with an API token."""
-    with servers.database_of_its_own(tmp_path, "swagger") as database_url:
-        env = servers.production_env(
-            DATABASE_URL=database_url,
-            STATIC_ROOT=collected_static,
-            MEDIA_ROOT=str(tmp_path / "media"),
-            DJANGO_SETTINGS_MODULE="city.settings.production",
-        )
-        manage = [str(servers.BIN / "python"), "manage.py"]
-        servers.run_checked([*manage, "migrate", "-v0"], env=env)
-        made = servers.run_checked(
-            [*manage, "shell", "--no-imports", "-c", CREATE_USER_WITH_TOKEN], env=env
-        )
-        token = made.stdout.strip().splitlines()[-1]
-        with servers.gunicorn("city.settings.production", env=env, log=tmp_path / "web.log") as url:
-            yield Served(url, token)
+    with servers.combined_deployment(
+        tmp_path, "swagger", static_root=collected_static, shell=CREATE_USER_WITH_TOKEN
+    ) as (url, printed):
+        yield Served(url, printed.strip().splitlines()[-1])
 
 
 def authorize(page: Page, token: str) -> None:

@@ -101,18 +101,10 @@ def test_the_inline_script_patterns_find_inline_scripts_only():
 @pytest.fixture
 def served(tmp_path, collected_static) -> str:
     """Every service in one gunicorn with production settings, a member of staff."""
-    with servers.database_of_its_own(tmp_path, "csp") as database_url:
-        env = servers.production_env(
-            DATABASE_URL=database_url,
-            STATIC_ROOT=collected_static,
-            MEDIA_ROOT=str(tmp_path / "media"),
-            DJANGO_SETTINGS_MODULE="city.settings.production",
-        )
-        manage = [str(servers.BIN / "python"), "manage.py"]
-        servers.run_checked([*manage, "migrate", "-v0"], env=env)
-        servers.run_checked([*manage, "shell", "--no-imports", "-c", CREATE_STAFF], env=env)
-        with servers.gunicorn("city.settings.production", env=env, log=tmp_path / "web.log") as url:
-            yield url
+    with servers.combined_deployment(
+        tmp_path, "csp", static_root=collected_static, shell=CREATE_STAFF
+    ) as (url, _):
+        yield url
 
 
 @pytest.fixture
