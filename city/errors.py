@@ -155,18 +155,15 @@ def csrf_failure(request, reason=""):
 def error_for_status(request, status_code: int) -> JsonResponse:
     """The contract's answer in place of another error answer of `status_code` (an HTML
     page of Django's, an empty 405): see city.middleware.ApiErrorMiddleware."""
-    if status_code == 400:
-        return bad_request(request)
-    if status_code == 403:
-        return permission_denied(request)
-    if status_code == 404:
-        return not_found(request)
+    if handler := _HANDLERS.get(status_code):
+        return handler(request)
     if status_code == 405:
         return _json_error(405, "method_not_allowed", f'Method "{request.method}" not allowed.')
-    if status_code == 500:
-        return server_error(request)
     try:
         phrase = HTTPStatus(status_code).phrase
     except ValueError:
         phrase = "Error"
     return _json_error(status_code, phrase.lower().replace(" ", "_"), f"{phrase}.")
+
+
+_HANDLERS = {400: bad_request, 403: permission_denied, 404: not_found, 500: server_error}

@@ -32,12 +32,11 @@ def outside_strings(data: bytes) -> bytes:
     return b"".join(unescaped.split(b'"')[::2])
 
 
-def json_depth(data: bytes, *, past: int | None = None) -> int:
+def json_depth(data: bytes) -> int:
     """How deep the arrays and objects of a JSON text nest (0 for a scalar), counting only
-    brackets outside strings; without recursion. Given `past`, it stops at the first
-    level deeper than that and returns it, or 0 if there is none."""
+    brackets outside strings; without recursion."""
     brackets = outside_strings(data).translate(None, _NOT_BRACKETS)
-    return _depth(brackets, past)
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
 
 
 def too_deep(data: bytes, limit: int) -> bool:
@@ -51,14 +50,9 @@ def too_deep(data: bytes, limit: int) -> bool:
     while passes < min(limit, _LEAF_PASSES) and brackets:
         brackets = brackets.replace(b"[]", b"")
         passes += 1
-    return _depth(brackets, limit - passes) > limit - passes
-
-
-def _depth(brackets: bytes, past: int | None) -> int:
-    depths = accumulate(map(_STEP.__getitem__, brackets))
-    if past is not None:
-        return next(filter(past.__lt__, depths), 0)
-    return max(depths, default=0)
+    # Stops at the first level past the limit: a deep body is not walked to its end.
+    left = limit - passes
+    return any(depth > left for depth in accumulate(map(_STEP.__getitem__, brackets)))
 
 
 class JSONParser(parsers.JSONParser):
