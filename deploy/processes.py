@@ -6,6 +6,7 @@ stops the children it forked too, and writes its output to a log file, as a cont
 log driver would take it; the log's tail is what explains a process that failed to start.
 """
 
+import ctypes
 import os
 import signal
 import socket
@@ -13,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,8 +38,14 @@ def free_port() -> int:
 # --- command lines ---------------------------------------------------------------------
 
 
-def redis_server_command(port: int, directory: Path, *, program: str = "redis-server") -> list[str]:
-    """A Redis on loopback that saves nothing: its data lives as long as the process."""
+def redis_server_command(
+    port: int, directory: Path, *, program: str = "redis-server", append_only: bool = False
+) -> list[str]:
+    """A Redis on loopback; by default it saves nothing (its data lives as long as the
+    process). `append_only` keeps every write in an append-only file in `directory`, on
+    disk before Redis answers it (fsync always), so a Redis started again there has all it
+    had accepted, even from a process killed with SIGKILL."""
+    durability = ["--appendonly", "yes", "--appendfsync", "always"] if append_only else []
     return [
         program,
         "--port",
@@ -49,6 +56,7 @@ def redis_server_command(port: int, directory: Path, *, program: str = "redis-se
         "",
         "--appendonly",
         "no",
+        *durability,
         "--dir",
         str(directory),
     ]
@@ -127,9 +135,12 @@ def celery_worker_ready(log: Path) -> bool:
 # --- running ---------------------------------------------------------------------------
 
 
-def start(command: list[str], *, env: dict[str, str], log: Path) -> subprocess.Popen:
+def start(
+    command: list[str], *, env: dict[str, str], log: Path, die_with_parent: bool = False
+) -> subprocess.Popen:
     """Start `command` from the repository in a process group of its own, its output
-    appended to `log`."""
+    appended to `log`. With `die_with_parent`, the kernel SIGKILLs it when the thread that
+    started it ends, however that happens (PR_SET_PDEATHSIG): start it from the main thread."""
     with log.open("ab") as out:
         return subprocess.Popen(
             command,
@@ -138,7 +149,40 @@ def start(command: list[str], *, env: dict[str, str], log: Path) -> subprocess.P
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_dying_with(os.getpid()) if die_with_parent else None,
         )
+
+
+PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded here: a forked child should not load it
+
+
+def _dying_with(parent: int) -> Callable[[], None]:
+    def in_the_child() -> None:
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the request was made
+            os._exit(1)
+
+    return in_the_child
+
+
+def exited(popen: subprocess.Popen) -> bool:
+    """Whether the process has exited, leaving it unreaped: while the zombie holds its pid,
+    that pid (and its process group's id) cannot be reused, so the group can be killed
+    safely before `popen.wait()` reaps it."""
+    if popen.returncode is not None:
+        return True
+    try:
+        return os.waitid(os.P_PID, popen.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def kill_group(pgid: int) -> None:
+    """SIGKILL what is left of a process group (a dead gunicorn's workers, which hold its
+    listening socket; a dead Celery worker's pool)."""
+    with suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def stop(
@@ -204,6 +248,56 @@ def redis_server(
         yield f"redis://127.0.0.1:{port}/0"
 
 
+class Watchdog:
+    """A tiny process that kills the process groups it is told of when the one that
+    started it goes, however it goes (SIGKILL included).
+
+    PR_SET_PDEATHSIG reaches only a direct child, not gunicorn's workers or a Celery pool.
+    So the starter registers each group's id through a pipe; when the starter dies, the
+    kernel closes the pipe's write end, the watchdog reads end-of-file and SIGKILLs every
+    group still registered. It runs in a session of its own, so Ctrl-C in a terminal
+    (meant for the starter, which stops its processes itself) does not reach it.
+    """
+
+    def __init__(self, log: Path):
+        readable, self._writable = os.pipe()  # non-inheritable: no other child holds it open
+        with log.open("ab") as out:
+            self.popen = subprocess.Popen(
+                [sys.executable, "-m", "deploy.processes", "watchdog"],
+                stdin=readable,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+                start_new_session=True,
+            )
+        os.close(readable)
+
+    def watch(self, pgid: int) -> None:
+        self._tell(f"+{pgid}")
+
+    def forget(self, pgid: int) -> None:
+        self._tell(f"-{pgid}")
+
+    def _tell(self, line: str) -> None:
+        with suppress(BrokenPipeError):  # the watchdog died; its keeper starts another
+            os.write(self._writable, f"{line}\n".encode())
+
+    def close(self) -> None:
+        """End-of-file for the watchdog: it kills what is still registered, and exits."""
+        os.close(self._writable)
+        self.popen.wait(STOP_TIMEOUT_SECONDS)
+
+
+def _watch_groups() -> None:
+    """The watchdog's loop (see Watchdog): "+pgid" and "-pgid" lines, until end-of-file."""
+    groups: set[int] = set()
+    for line in sys.stdin:
+        change, pgid = line[0], int(line[1:])
+        groups.add(pgid) if change == "+" else groups.discard(pgid)
+    for pgid in groups:
+        kill_group(pgid)
+
+
 def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
     """Poll `condition` until it holds; TimeoutError naming `what` if it never does."""
     deadline = time.monotonic() + timeout
@@ -211,3 +305,7 @@ def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> N
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting for {what}")
         time.sleep(0.1)
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["watchdog"]:
+    _watch_groups()

@@ -6,11 +6,17 @@ Starts Redis (or reuses one at CITY_SPLIT_REDIS_URL), each service's replicas un
 gunicorn with the service's own settings module, a Celery worker for the services' queues,
 Celery beat, and HAProxy in front, its configuration rendered from the
 service registry. Prints the URLs; Ctrl-C stops everything it started. State (logs, the
-SQLite database, uploaded files, the lock that refuses a second start) is kept in .split/.
+SQLite database, uploaded files, Redis's append-only file, the lock that refuses a second
+start, supervisor.json) is kept in .split/ (--state-dir).
+
+While it runs it supervises what it started, as an orchestrator would: a process that
+exits is restarted with backoff while HAProxy routes around it, and nothing it started
+outlives it (see Supervisor and processes.Watchdog). docs/resilience.md, "Supervision".
 """
 
 import argparse
 import fcntl
+import json
 import os
 import secrets
 import shutil
@@ -32,6 +38,14 @@ from deploy.haproxy.render import Replica, render
 from deploy.processes import BIN, REPO, free_port
 
 READY_TIMEOUT_SECONDS = 60
+# A process that exits is started again after a backoff: 0.5 s, doubling up to 8 s, and
+# back to 0.5 s once it had stayed up for a minute. One that was restarted 5 times within
+# a minute is left failed; the rest keeps running.
+BACKOFF_FIRST_SECONDS = 0.5
+BACKOFF_MAX_SECONDS = 8
+STABLE_AFTER_SECONDS = 60
+RESTART_LIMIT = 5
+RESTART_WINDOW_SECONDS = 60
 
 
 class AlreadyRunning(RuntimeError):
@@ -59,13 +73,31 @@ class Process:
     env: dict[str, str]
     log: Path
     popen: subprocess.Popen | None = None
+    state: str = "stopped"  # running, backoff (to be restarted), failed, stopped
+    restarts: int = 0
+    last_exit_code: int | None = None  # negative: the signal that ended it
+    started_at: float | None = None  # epoch seconds
 
     def start(self) -> None:
-        self.popen = processes.start(self.command, env=self.env, log=self.log)
+        self.popen = processes.start(self.command, env=self.env, log=self.log, die_with_parent=True)
+        self.state, self.started_at = "running", time.time()
 
     def stop(self) -> None:
         if self.popen:
-            processes.stop(self.popen)
+            self.last_exit_code = processes.stop(self.popen)
+        self.state = "stopped"
+
+    def status(self) -> dict:
+        """As supervisor.json shows it (pid and pgid are the same: its own session)."""
+        pid = self.popen.pid if self.popen else None
+        return {
+            "pid": pid,
+            "pgid": pid,
+            "state": self.state,
+            "restarts": self.restarts,
+            "last_exit_code": self.last_exit_code,
+            "started_at": self.started_at,
+        }
 
     @property
     def running(self) -> bool:
@@ -82,7 +114,9 @@ class Topology:
         self.url = f"http://127.0.0.1:{settings.http_port}"
         self.stats_url = f"http://127.0.0.1:{settings.stats_port}"
         self.admin_socket = self.state / "haproxy.sock"
+        self.status_path = self.state / "supervisor.json"
         self._lock = None
+        self._watchdog: processes.Watchdog | None = None
         self._redis_port = None if settings.redis_url else free_port()
         self.redis_url = settings.redis_url or f"redis://127.0.0.1:{self._redis_port}/0"
         self._replicas = {
@@ -125,12 +159,13 @@ class Topology:
     def _start(self) -> None:
         env = self.env = self._environment()
         (self.state / "logs").mkdir(exist_ok=True)
+        self._watchdog = processes.Watchdog(self.state / "logs" / "watchdog.log")
         if self.settings.migrate:
             self._run_once(["manage.py", "migrate", "--noinput", "-v0"], env)
         self._run_once(["manage.py", "collectstatic", "--noinput", "-v0"], env)
         for process in self._processes(env):
             self.processes[process.name] = process
-            process.start()
+            self.launch(process)
         self.wait_until_ready()
 
     def stop(self) -> None:
@@ -141,12 +176,51 @@ class Topology:
         try:
             for process in reversed(list(self.processes.values())):
                 process.stop()
+            if self.processes:
+                self.write_status()
+            if self._watchdog:
+                self._watchdog.close()
+                self._watchdog = None
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         if self._lock:
             self._lock.close()
             self._lock = None
+
+    def launch(self, process: Process) -> None:
+        """Start `process`, its group watched by the watchdog (see processes.Watchdog)."""
+        if process.popen:
+            self._watchdog.forget(process.popen.pid)
+        process.start()
+        self._watchdog.watch(process.popen.pid)
+        self.write_status()
+
+    def keep_watchdog(self) -> None:
+        """Start the watchdog again if it died, telling it every group it must watch."""
+        if self._watchdog.popen.poll() is None:
+            return
+        print("The watchdog exited; starting another.", flush=True)
+        self._watchdog.close()
+        self._watchdog = processes.Watchdog(self.state / "logs" / "watchdog.log")
+        for process in self.processes.values():
+            if process.running:
+                self._watchdog.watch(process.popen.pid)
+
+    def forget(self, process: Process) -> None:
+        """`process` exited: the watchdog no longer has its group to kill."""
+        self._watchdog.forget(process.popen.pid)
+
+    def write_status(self) -> None:
+        """supervisor.json, replaced whole (written aside, then renamed): a reader never
+        sees half of it."""
+        status = {
+            "updated": time.time(),
+            "processes": {name: process.status() for name, process in self.processes.items()},
+        }
+        partial = self.status_path.with_name(f"{self.status_path.name}.tmp")
+        partial.write_text(json.dumps(status, indent=2) + "\n")
+        partial.replace(self.status_path)
 
     def _run_once(self, args: list[str], env: dict[str, str]) -> str:
         return subprocess.run(
@@ -182,6 +256,8 @@ class Topology:
             # X-Forwarded-For (sign-in lockout, throttles).
             "CITY_TRUSTED_PROXIES": "127.0.0.1",
             "CITY_HAPROXY_STATS_URL": f"{self.stats_url}/;csv",
+            # Each process's state and restarts, for the dashboard.
+            "CITY_SUPERVISOR_STATUS": str(self.status_path),
             "STATIC_ROOT": str(self.state / "static"),
             "MEDIA_ROOT": str(self.state / "media"),
             # Plain HTTP on loopback: no TLS in front, so no HTTPS redirect or secure cookies.
@@ -205,7 +281,7 @@ class Topology:
         logs = self.state / "logs"
         if self._redis_port:
             command = processes.redis_server_command(
-                self._redis_port, self.state, program=_program("redis-server")
+                self._redis_port, self.state, program=_program("redis-server"), append_only=True
             )
             yield Process("redis", command, env, logs / "redis.log")
         for replica in self.replicas():
@@ -289,9 +365,27 @@ class Topology:
         """Start a process (one that was stopped or died) again; a replica, until it is UP."""
         process = self.processes[name]
         process.stop()  # reaps it, if it died
-        process.start()
+        self.launch(process)
         if name in {replica.name for replica in self.replicas()}:
             self._wait_for(lambda: name in self.replicas_up(), f"{name} up")
+
+    def is_replica(self, name: str) -> bool:
+        return name in {replica.name for replica in self.replicas()}
+
+    def route_around(self, replica: str) -> None:
+        """HAProxy sends `replica` nothing (maintenance), at once, rather than after its
+        health checks fail; it has no admin socket while it is itself restarting."""
+        self._try_to_set_state(replica, "maint")
+
+    def take_back(self, replica: str) -> None:
+        """HAProxy sends `replica` traffic again once its health check passes."""
+        self._try_to_set_state(replica, "ready")
+
+    def _try_to_set_state(self, replica: str, state: str) -> None:
+        try:
+            self._set_state(replica, state)
+        except OSError as error:
+            print(f"HAProxy's admin socket: {error}; {replica} not set {state}", flush=True)
 
     def _set_state(self, replica: str, state: str) -> None:
         service = replica.rsplit("-", 1)[0]
@@ -353,6 +447,107 @@ class Topology:
                 raise processes.ProcessFailed(f"{process.name} exited ({code}):\n{tail}")
 
 
+class Supervisor:
+    """Keeps a running topology's processes running, as an orchestrator would.
+
+    A process that exits (any code, any signal) is reaped, what is left of its process
+    group is SIGKILLed (a dead gunicorn master's workers would hold its port for up to
+    25 s), HAProxy is told to send a dead replica nothing, and the process is started
+    again after a backoff, its replica taken back by HAProxy once its health check passes.
+    One restarted RESTART_LIMIT times within RESTART_WINDOW_SECONDS is left failed, said
+    loudly, and the rest keeps running. Every change is a line on stdout and is written to
+    supervisor.json. Call `check()` from the thread that started the topology (its
+    processes die with that thread: processes.start).
+    """
+
+    def __init__(self, topology: Topology):
+        self.topology = topology
+        self._restart_at: dict[str, float] = {}
+        self._backoff: dict[str, float] = {}
+        self._restarted_at: dict[str, list[float]] = {}
+
+    def run(self, interval: float = 0.2) -> None:
+        while True:
+            self.check()
+            time.sleep(interval)
+
+    def check(self) -> None:
+        self.topology.keep_watchdog()
+        now = time.monotonic()
+        for process in self.topology.processes.values():
+            if process.state == "running" and processes.exited(process.popen):
+                self._exited(process, now)
+            elif process.state == "backoff" and now >= self._restart_at[process.name]:
+                self._restart(process, now)
+
+    def _exited(self, process: Process, now: float) -> None:
+        processes.kill_group(process.popen.pid)  # its zombie still holds the group's id
+        process.last_exit_code = process.popen.wait()
+        self.topology.forget(process)
+        if self.topology.is_replica(process.name):
+            self.topology.route_around(process.name)
+        how = _exit_description(process.last_exit_code)
+        recent = self._restarts_within_the_window(process, now)
+        if len(recent) >= RESTART_LIMIT:
+            process.state = "failed"
+            _say(
+                f"!!! {process.name} FAILED: it exited ({how}) after {len(recent)} restarts "
+                f"within {RESTART_WINDOW_SECONDS} s; it is not restarted, the rest keeps "
+                f"running. Its log: {process.log}"
+            )
+        else:
+            delay = self._next_backoff(process)
+            self._restart_at[process.name] = now + delay
+            process.state = "backoff"
+            _say(
+                f"{process.name} exited ({how}); restarting in {delay:g} s "
+                f"(restart {process.restarts + 1})"
+            )
+        self.topology.write_status()
+
+    def _restarts_within_the_window(self, process: Process, now: float) -> list[float]:
+        restarted = self._restarted_at.get(process.name, [])
+        return [at for at in restarted if now - at < RESTART_WINDOW_SECONDS]
+
+    def _next_backoff(self, process: Process) -> float:
+        """0.5 s, doubling up to the cap; 0.5 s again after a run that lasted."""
+        stayed_up = time.time() - process.started_at >= STABLE_AFTER_SECONDS
+        previous = self._backoff.get(process.name)
+        delay = BACKOFF_FIRST_SECONDS if previous is None or stayed_up else previous * 2
+        self._backoff[process.name] = delay = min(delay, BACKOFF_MAX_SECONDS)
+        return delay
+
+    def _restart(self, process: Process, now: float) -> None:
+        self._restarted_at.setdefault(process.name, []).append(now)
+        process.restarts += 1
+        self.topology.launch(process)
+        _say(f"{process.name} restarted (pid {process.popen.pid}, restart {process.restarts})")
+        if self.topology.is_replica(process.name):
+            self.topology.take_back(process.name)
+        elif process.name == "haproxy":
+            self._route_around_the_missing()
+
+    def _route_around_the_missing(self) -> None:
+        """A new HAProxy knows nothing of the replicas that are down: tell it, once it
+        answers on its admin socket."""
+        topology = self.topology
+        try:
+            processes.wait_until(topology.admin_socket.exists, timeout=10, what="HAProxy")
+        except TimeoutError:
+            return
+        for replica in topology.replicas():
+            if not topology.processes[replica.name].running:
+                topology.route_around(replica.name)
+
+
+def _exit_description(code: int) -> str:
+    return signal.Signals(-code).name if code < 0 else f"exit code {code}"
+
+
+def _say(line: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
+
+
 def _program(name: str) -> str:
     path = shutil.which(name)
     if path is None:
@@ -379,8 +574,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8080, help="HAProxy's port")
     parser.add_argument("--stats-port", type=int, default=8404)
     parser.add_argument("--replicas", type=int, default=2, help="replicas of each service")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Settings.state_dir,
+        help="logs, database, files, supervisor.json (default .split/ in the repository)",
+    )
     args = parser.parse_args()
     settings = Settings(
+        state_dir=args.state_dir.resolve(),
         http_port=args.port,
         stats_port=args.stats_port,
         replicas=args.replicas,
@@ -392,10 +594,9 @@ def main() -> None:
             print(f"City is up at {topology.url}  (HAProxy stats: {topology.stats_url})")
             for replica in topology.replicas():
                 print(f"  {replica.name:12} http://{replica.address}")
-            print(f"Logs in {topology.state / 'logs'}. Ctrl-C stops everything.", flush=True)
-            while True:
-                time.sleep(1)
-                topology._fail_if_a_process_died()
+            print(f"Logs in {topology.state / 'logs'}. Ctrl-C stops everything.")
+            print(f"Processes, restarts: {topology.status_path}", flush=True)
+            Supervisor(topology).run()
     except AlreadyRunning as error:
         raise SystemExit(str(error)) from None
     except KeyboardInterrupt:

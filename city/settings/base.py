@@ -330,8 +330,8 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=150)
 # or a long task would be run twice while the first run is still going.
 # A send to the broker (an upload's processing, an event) holds its request this long at
 # most: each connect and each command to Redis times out after it, and a send is tried
-# once. One that fails is logged (`task_not_sent`) and left to be recovered: the documents
-# sweep queues pending documents again. A broker that refuses connections fails at once.
+# once. One that fails is logged (`event_not_sent`) and stays in the outbox for the relay.
+# A broker that refuses connections fails at once.
 CELERY_BROKER_SEND_TIMEOUT_SECONDS = env.float("CELERY_BROKER_SEND_TIMEOUT_SECONDS", default=2.0)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
@@ -355,6 +355,21 @@ DOCUMENTS_MAX_UPLOAD_BYTES = env.int("DOCUMENTS_MAX_UPLOAD_BYTES", default=25 * 
 # default cache), and this many bytes stored (413 past it; every stored document counts,
 # duplicates kept on purpose too). 0 turns either off.
 DOCUMENTS_UPLOADS_PER_MINUTE = env.int("DOCUMENTS_UPLOADS_PER_MINUTE", default=30)
+# --- The outbox (city/tasks.py, `manage.py relay_events`) -------------------------------
+# The relay leaves a fresh event this long to the process that wrote it (which sends it
+# right after the commit): above CELERY_BROKER_SEND_TIMEOUT_SECONDS, so the two do not
+# both send it.
+OUTBOX_GRACE_SECONDS = env.float("OUTBOX_GRACE_SECONDS", default=10.0)
+# A relay's claim on a batch: if it dies, another relay takes the batch after this.
+OUTBOX_CLAIM_SECONDS = env.float("OUTBOX_CLAIM_SECONDS", default=60.0)
+# A failed send is tried again after 1, 2, 4 … seconds, never more than this apart.
+OUTBOX_RETRY_MAX_SECONDS = env.float("OUTBOX_RETRY_MAX_SECONDS", default=300.0)
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
+# How often an idle relay looks for due events.
+OUTBOX_POLL_SECONDS = env.float("OUTBOX_POLL_SECONDS", default=1.0)
+# Sent events are kept this long (to look into what was sent), then deleted by the relay.
+OUTBOX_RETENTION_HOURS = env.float("OUTBOX_RETENTION_HOURS", default=168.0)
+
 DOCUMENTS_QUOTA_BYTES = env.int("DOCUMENTS_QUOTA_BYTES", default=500 * 1024 * 1024)
 # A document still pending or processing this long after it was queued or claimed is
 # queued again by the sweep (a lost message, a dead worker). Above the hard time limit.
