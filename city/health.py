@@ -1,5 +1,7 @@
 """Probes: /healthz says the process answers (no I/O); /readyz checks what it depends on."""
 
+from dataclasses import asdict
+
 import redis
 from django.conf import settings
 from django.db import connection
@@ -9,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from city.errors import ErrorSerializer, error_body
+from city.tasks import outbox_backlog
 
 PROBE_TIMEOUT_SECONDS = 2
 
@@ -24,9 +27,16 @@ class LivenessSerializer(serializers.Serializer):
     services = serializers.ListField(child=serializers.CharField())
 
 
+class OutboxBacklogSerializer(serializers.Serializer):
+    pending = serializers.IntegerField()
+    oldest_pending_age_seconds = serializers.FloatField(allow_null=True)
+
+
 class ReadinessSerializer(serializers.Serializer):
     status = serializers.CharField()
     checks = serializers.DictField(child=serializers.CharField())
+    # Events not yet sent: shown, never a reason to be unready (the relay catches up).
+    outbox = OutboxBacklogSerializer()
 
 
 class Liveness(ProbeView):
@@ -44,11 +54,15 @@ class Readiness(ProbeView):
         checks = {"database": _check_database()}
         if settings.CELERY_BROKER_URL:
             checks["broker"] = _check_redis(settings.CELERY_BROKER_URL)
+        # What the outbox holds, wherever the database answers: a broker that is down
+        # shows as a growing backlog.
+        backlog = {"outbox": asdict(outbox_backlog())} if checks["database"] == "ok" else {}
         failed = sorted(name for name, result in checks.items() if result != "ok")
         if failed:
             message = f"Not ready: {', '.join(failed)} unavailable."
-            return Response(error_body("not_ready", message, {"checks": checks}), status=503)
-        return Response({"status": "ready", "checks": checks})
+            details = {"checks": checks, **backlog}
+            return Response(error_body("not_ready", message, details), status=503)
+        return Response({"status": "ready", "checks": checks, **backlog})
 
 
 def _check_database() -> str:

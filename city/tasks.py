@@ -1,40 +1,241 @@
-"""Sending tasks by name, after the database commit."""
+"""Events between services: a transactional outbox, relayed to the broker at least once.
 
+`send_task_on_commit` writes the event (a Celery task to send by name) in the caller's
+transaction, so it exists exactly when the change that causes it does. Right after the
+commit the same process sends it; what that send cannot hand to the broker stays pending
+for the relay (`manage.py relay_events`, `Relay` below), which claims due events, sends
+them with the event's uuid as the task id and retries with a capped exponential backoff.
+An event may be sent twice (a relay killed between sending and marking it sent), so every
+consumer is idempotent.
+"""
+
+import os
+import signal
+import socket
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from secrets import token_hex
+
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, F, Min, Subquery
+from django.utils import timezone
 from kombu.exceptions import KombuError
 
 from city.celery import app
 from city.logging import get_logger
+from city.models import OutboxEvent
 
 logger = get_logger(__name__)
 
+# What a send to a broker that is down, stalled or refusing raises.
+PUBLISH_ERRORS = (KombuError, OSError)
+LAST_ERROR_MAX_LENGTH = 2000
+PRUNE_INTERVAL_SECONDS = 60
+
 
 def send_task_on_commit(name: str, *, args: tuple = (), kwargs: dict | None = None) -> None:
-    """Queue task `name` once the current transaction commits (at once outside one).
+    """Send task `name` once the current transaction commits, and until the broker has it.
 
-    The sender needs no import of the receiver: the name alone routes the task to its
-    service's queue. The send waits on the broker for CELERY_BROKER_SEND_TIMEOUT_SECONDS
-    at most (settings: the transport's socket timeouts, one attempt), so a broker that
-    stalls delays the request that sends by that much and no more. A send that fails is
-    logged (`task_not_sent`, with the task and its arguments), not raised: the data is
-    committed, and the receiving service's sweep (where it has one) picks up what was not
-    queued.
+    Call it inside the transaction of the change that causes the event: the event is a row
+    of that transaction, and is rolled back with it. The sender needs no import of the
+    receiver: the name alone routes the task to its service's queue. After the commit this
+    process sends it at once, waiting on the broker CELERY_BROKER_SEND_TIMEOUT_SECONDS at
+    most; a send that fails is logged (`event_not_sent`), not raised, and the relay sends
+    it later. With no broker the task runs in-process after the commit.
     """
-    transaction.on_commit(lambda: _send(name, args, kwargs or {}), robust=True)
+    event = OutboxEvent.objects.create(
+        task=name,
+        args=list(args),
+        kwargs=kwargs or {},
+        # The relay leaves a fresh event to the process that wrote it, for this long.
+        next_attempt_at=timezone.now() + timedelta(seconds=settings.OUTBOX_GRACE_SECONDS),
+    )
+    transaction.on_commit(lambda: _send_after_commit(event), robust=True)
 
 
-def _send(name: str, args: tuple, kwargs: dict) -> None:
+def _send_after_commit(event: OutboxEvent) -> None:
+    try:
+        publish(event)
+    except PUBLISH_ERRORS as error:
+        _record_failure(event, error, claimed_by="")
+
+
+def publish(event: OutboxEvent) -> None:
+    """Hand the event to the broker, its uuid as the task id, and mark it sent.
+
+    With no broker (the embedded default) it is marked sent and run in this process: it
+    was delivered, and a failure of the task is the task's, as it is on a worker.
+    """
+    options = {"args": event.args, "kwargs": event.kwargs, "task_id": str(event.uuid)}
     if app.conf.task_always_eager:
-        # No broker (the embedded default): every service is in this process, but web
-        # processes do not import the apps' tasks modules until asked to.
+        _mark_sent(event)
+        # Web processes do not import the apps' tasks modules until asked to.
         app.loader.import_default_modules()
-        app.tasks[name].apply(args=args, kwargs=kwargs)
+        app.tasks[event.task].apply(**options)
     else:
-        try:
-            app.send_task(name, args=args, kwargs=kwargs)
-        except (KombuError, OSError) as error:  # refused, timed out, closed, out of memory
-            logger.error(
-                "task_not_sent", task=name, args=list(args), kwargs=kwargs, error=str(error)
+        app.send_task(event.task, **options)
+        _mark_sent(event)
+
+
+def _mark_sent(event: OutboxEvent) -> None:
+    OutboxEvent.objects.filter(pk=event.pk, sent_at__isnull=True).update(
+        sent_at=timezone.now(), claimed_by=""
+    )
+    logger.info("event_sent", task=event.task, event_id=str(event.uuid))
+
+
+def _record_failure(event: OutboxEvent, error: Exception, *, claimed_by: str) -> None:
+    """Count the failed send and set when to try again (unless another relay took over)."""
+    attempts = event.attempts + 1
+    retry_at = timezone.now() + timedelta(seconds=retry_delay_seconds(attempts))
+    OutboxEvent.objects.filter(pk=event.pk, sent_at__isnull=True, claimed_by=claimed_by).update(
+        attempts=F("attempts") + 1,
+        last_error=f"{type(error).__name__}: {error}"[:LAST_ERROR_MAX_LENGTH],
+        next_attempt_at=retry_at,
+        claimed_by="",
+    )
+    logger.warning(
+        "event_not_sent",
+        task=event.task,
+        event_id=str(event.uuid),
+        attempts=attempts,
+        retry_at=retry_at.isoformat(),
+        error=str(error),
+    )
+
+
+def retry_delay_seconds(attempts: int) -> float:
+    """1, 2, 4, 8 … seconds after the 1st, 2nd, 3rd, 4th … failure, up to the cap."""
+    return min(float(settings.OUTBOX_RETRY_MAX_SECONDS), 2.0 ** (attempts - 1))
+
+
+# --- the relay --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pass:
+    sent: int
+    failed: int
+
+
+def _relay_name() -> str:
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{token_hex(4)}"
+
+
+@dataclass
+class Relay:
+    """Sends what the processes that wrote events could not, for as long as it runs.
+
+    Events are claimed a batch at a time with one conditional UPDATE (only due rows, so
+    of two relays each event goes to one) for OUTBOX_CLAIM_SECONDS; a relay that dies
+    mid-batch leaves claims that expire, and another relay (or itself, restarted) takes
+    them then. `stop()` (SIGTERM) ends the run after the event being sent.
+    """
+
+    batch_size: int = field(default_factory=lambda: settings.OUTBOX_BATCH_SIZE)
+    name: str = field(default_factory=_relay_name)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _pruned_at: float = float("-inf")
+
+    def stop(self, *_signal_args) -> None:
+        self._stopping.set()
+
+    def stop_on_sigterm(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+
+    def run_forever(self) -> None:
+        """Relay until stopped: a pass, then a pause (longer after each failed pass)."""
+        logger.info("relay_started", relay=self.name, batch_size=self.batch_size)
+        failed_passes = 0
+        while not self._stopping.is_set():
+            relayed = self.run_once()
+            failed_passes = failed_passes + 1 if relayed.failed else 0
+            pause = (
+                retry_delay_seconds(failed_passes)
+                if failed_passes
+                else settings.OUTBOX_POLL_SECONDS
             )
-            return
-    logger.info("task_sent", task=name)
+            self._stopping.wait(pause)
+        logger.info("relay_stopped", relay=self.name)
+
+    def run_once(self) -> Pass:
+        """Send every due event, a batch at a time, until none is left or a send fails."""
+        sent = failed = 0
+        while not self._stopping.is_set() and not failed:
+            batch = self.claim()
+            if not batch:
+                break
+            batch_sent, failed = self._send(batch)
+            sent += batch_sent
+        self._prune_now_and_then()
+        if sent or failed:
+            logger.info("relay_pass", relay=self.name, sent=sent, failed=failed)
+        return Pass(sent=sent, failed=failed)
+
+    def claim(self) -> list[OutboxEvent]:
+        """Take up to batch_size due events for OUTBOX_CLAIM_SECONDS; the oldest first."""
+        now = timezone.now()
+        due = OutboxEvent.objects.filter(sent_at__isnull=True, next_attempt_at__lte=now)
+        oldest = due.order_by("id").values("pk")[: self.batch_size]
+        # Due is asked again of each row as it is updated, so a row another relay claimed
+        # meanwhile is left alone (PostgreSQL re-reads it; SQLite writes one at a time).
+        due.filter(pk__in=Subquery(oldest)).update(
+            claimed_by=self.name,
+            next_attempt_at=now + timedelta(seconds=settings.OUTBOX_CLAIM_SECONDS),
+        )
+        return list(OutboxEvent.objects.filter(claimed_by=self.name, sent_at__isnull=True))
+
+    def _send(self, batch: list[OutboxEvent]) -> tuple[int, int]:
+        """Send the batch in order; at the first failure (the broker is likely down) or on
+        stop, give the rest back. Returns (sent, failed)."""
+        for index, event in enumerate(batch):
+            if self._stopping.is_set():
+                self._release(batch[index:])
+                return index, 0
+            try:
+                publish(event)
+            except Exception as error:
+                _record_failure(event, error, claimed_by=self.name)
+                self._release(batch[index + 1 :])
+                return index, 1
+        return len(batch), 0
+
+    def _release(self, events: list[OutboxEvent]) -> None:
+        OutboxEvent.objects.filter(
+            pk__in=[event.pk for event in events], claimed_by=self.name, sent_at__isnull=True
+        ).update(claimed_by="", next_attempt_at=timezone.now())
+
+    def _prune_now_and_then(self) -> None:
+        now = timezone.now().timestamp()
+        if now - self._pruned_at >= PRUNE_INTERVAL_SECONDS:
+            self._pruned_at = now
+            outbox_prune()
+
+
+def outbox_prune(*, now: datetime | None = None) -> int:
+    """Delete events sent more than OUTBOX_RETENTION_HOURS ago; how many."""
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.OUTBOX_RETENTION_HOURS)
+    pruned, _ = OutboxEvent.objects.filter(sent_at__lt=cutoff).delete()
+    if pruned:
+        logger.info("outbox_pruned", events=pruned)
+    return pruned
+
+
+# --- what is waiting --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Backlog:
+    pending: int
+    oldest_pending_age_seconds: float | None
+
+
+def outbox_backlog() -> Backlog:
+    """Events not yet sent, and how long the oldest has waited."""
+    pending = OutboxEvent.objects.filter(sent_at__isnull=True)
+    summary = pending.aggregate(count=Count("pk"), oldest=Min("created_at"))
+    oldest = summary["oldest"]
+    age = round((timezone.now() - oldest).total_seconds(), 1) if oldest else None
+    return Backlog(pending=summary["count"], oldest_pending_age_seconds=age)

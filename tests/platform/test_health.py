@@ -14,7 +14,11 @@ def test_liveness_answers_without_touching_the_database(api):
 def test_readiness_checks_the_database(api):
     response = api.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "checks": {"database": "ok"}}
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database": "ok"},
+        "outbox": {"pending": 0, "oldest_pending_age_seconds": None},
+    }
 
 
 @pytest.mark.django_db

@@ -3,8 +3,9 @@
 The Redis here is the test's own, paused with `CLIENT PAUSE <ms> ALL`: connections are
 accepted, commands are read and never answered until the pause ends. The web process is
 gunicorn with production settings publishing to it. An upload then answers 202 once the
-send gives up (CELERY_BROKER_SEND_TIMEOUT_SECONDS), its document stays pending for the
-sweep to queue again, `/healthz` answers meanwhile, and `/readyz` says the broker is down
+send gives up (CELERY_BROKER_SEND_TIMEOUT_SECONDS), its document stays pending (its
+event in the outbox, for the relay: tests/integration/test_outbox_delivery.py; the sweep
+queues it too), `/healthz` answers meanwhile, and `/readyz` says the broker is down
 within its own bound.
 """
 
@@ -16,12 +17,9 @@ from datetime import timedelta
 import httpx
 import redis
 from rest_framework.authtoken.models import Token
-from structlog.testing import capture_logs
 
 from apps.documents import services
 from apps.documents.models import Document
-from city.celery import app as celery_app
-from city.tasks import send_task_on_commit
 from tests import servers
 from tests.contract import error_of
 from tests.factories import UserFactory
@@ -88,7 +86,7 @@ def test_an_upload_while_the_broker_stalls_answers_202_and_its_document_is_swept
         assert isinstance(response, httpx.Response), f"the upload got no answer: {response!r}"
         assert response.status_code == 202, response.text
         assert response.json()["status"] == "pending"
-        assert "task_not_sent" in log.read_text()
+        assert "event_not_sent" in log.read_text()
 
         # Still paused: readiness says the broker is down, and says it within its bound.
         ready = httpx.get(f"{url}/readyz", timeout=CLIENT_TIMEOUT_SECONDS)
@@ -112,29 +110,3 @@ def test_an_upload_while_the_broker_stalls_answers_202_and_its_document_is_swept
     assert message["headers"]["task"] == services.PROCESS_TASK
     args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
     assert args == [document.pk]
-
-
-def test_an_event_the_broker_refuses_is_logged_with_what_to_send_again(
-    db, django_capture_on_commit_callbacks
-):
-    """An event has no sweep: what was not sent is logged, with what to send again."""
-    saved = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
-    with servers.address_nobody_listens_on() as address:
-        celery_app.close()
-        celery_app.amqp._producer_pool = None  # bound to the broker it met
-        celery_app.conf.update(broker_url=f"redis://{address}/0", task_always_eager=False)
-        try:
-            with capture_logs() as logs, django_capture_on_commit_callbacks(execute=True):
-                send_task_on_commit(
-                    "greeter.welcome_resident", kwargs={"user_id": 7, "lease_id": 12}
-                )
-        finally:
-            celery_app.close()
-            celery_app.amqp._producer_pool = None
-            celery_app.conf.update(saved)
-    [not_sent] = [log for log in logs if log["event"] == "task_not_sent"]
-    assert not_sent["log_level"] == "error"
-    assert not_sent["task"] == "greeter.welcome_resident"
-    assert not_sent["kwargs"] == {"user_id": 7, "lease_id": 12}
-    assert "refused" in not_sent["error"].lower()
-    assert not [log for log in logs if log["event"] == "task_sent"]
