@@ -348,13 +348,6 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 
-# --- Documents --------------------------------------------------------------------------
-# Uploads larger than this are refused with 413 before their body is read.
-DOCUMENTS_MAX_UPLOAD_BYTES = env.int("DOCUMENTS_MAX_UPLOAD_BYTES", default=25 * 1024 * 1024)
-# Uploads per person: this many a minute (429 past it; every upload request counts, in the
-# default cache), and this many bytes stored (413 past it; every stored document counts,
-# duplicates kept on purpose too). 0 turns either off.
-DOCUMENTS_UPLOADS_PER_MINUTE = env.int("DOCUMENTS_UPLOADS_PER_MINUTE", default=30)
 # --- The outbox (city/tasks.py, `manage.py relay_events`) -------------------------------
 # The relay leaves a fresh event this long to the process that wrote it (which sends it
 # right after the commit): above CELERY_BROKER_SEND_TIMEOUT_SECONDS, so the two do not
@@ -370,6 +363,13 @@ OUTBOX_POLL_SECONDS = env.float("OUTBOX_POLL_SECONDS", default=1.0)
 # Sent events are kept this long (to look into what was sent), then deleted by the relay.
 OUTBOX_RETENTION_HOURS = env.float("OUTBOX_RETENTION_HOURS", default=168.0)
 
+# --- Documents --------------------------------------------------------------------------
+# Uploads larger than this are refused with 413 before their body is read.
+DOCUMENTS_MAX_UPLOAD_BYTES = env.int("DOCUMENTS_MAX_UPLOAD_BYTES", default=25 * 1024 * 1024)
+# Uploads per person: this many a minute (429 past it; every upload request counts, in the
+# default cache), and this many bytes stored (413 past it; every stored document counts,
+# duplicates kept on purpose too). 0 turns either off.
+DOCUMENTS_UPLOADS_PER_MINUTE = env.int("DOCUMENTS_UPLOADS_PER_MINUTE", default=30)
 DOCUMENTS_QUOTA_BYTES = env.int("DOCUMENTS_QUOTA_BYTES", default=500 * 1024 * 1024)
 # A document still pending or processing this long after it was queued or claimed is
 # queued again by the sweep (a lost message, a dead worker). Above the hard time limit.
