@@ -3,14 +3,14 @@
 An app's api.py is the one surface other apps call. Behind it, `local_or_remote` is the
 one delegation point: it gives the app's own implementation when the service is
 installed in this deployment, and an HTTP client to the service (through the load
-balancer at CITY_PEER_URL) when it is not. The client carries the caller's credentials
-(so the peer applies its own permissions to the same user) and the request id, waits
-CITY_PEER_TIMEOUT_SECONDS at most, and turns a peer that is down into a clear 503.
+balancer at CITY_PEER_URL) when it is not. The client carries a service credential
+(city.service_credentials) naming the user the call acts for, so the peer applies its own
+permissions to that user, whether a request, a task or a command makes the call; and the
+request id. It waits CITY_PEER_TIMEOUT_SECONDS at most, and turns a peer that is down, or
+that refuses the credential, into a clear 503.
 """
 
-import contextvars
 import functools
-from collections.abc import Mapping
 from typing import TypeVar
 
 import httpx
@@ -18,17 +18,11 @@ from django.conf import settings
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 
+from city import service_credentials
 from city.errors import CityError
 from city.request_id import HEADER, current_request_id
 
 T = TypeVar("T")
-
-# The request being served, whose credentials peer calls carry (set by the request log).
-_caller: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
-    "caller", default=None
-)
-# The caller's headers that a peer needs to know who is asking.
-_CREDENTIALS = {"HTTP_AUTHORIZATION": "Authorization", "HTTP_COOKIE": "Cookie"}
 
 
 class PeerUnavailable(CityError):
@@ -37,20 +31,17 @@ class PeerUnavailable(CityError):
     default_detail = "A service this request needs is unavailable; try again shortly."
 
 
-def remember_caller(meta: Mapping[str, str]) -> None:
-    _caller.set(meta)
-
-
 def local_or_remote(service: str, *, local: T, remote: T) -> T:
     """The implementation of `service` for this deployment."""
     return local if service in settings.CITY_SERVICES else remote
 
 
 class PeerClient:
-    """JSON over HTTP to another service, as the user being served."""
+    """JSON over HTTP to another service, for `acting_user_id` (None: for this service)."""
 
-    def __init__(self, service: str):
+    def __init__(self, service: str, *, acting_user_id: int | None):
         self.service = service
+        self.acting_user_id = acting_user_id
 
     def get(self, path: str) -> dict | None:
         """The JSON at `path`, or None when the peer answers 404 (nothing the caller may see)."""
@@ -63,8 +54,11 @@ class PeerClient:
         return self._send("POST", path, json=data, expect=expect)
 
     def _send(self, method: str, path: str, *, expect: int, json: dict | None = None):
-        caller = _caller.get() or {}
-        headers = {header: caller[key] for key, header in _CREDENTIALS.items() if key in caller}
+        try:
+            credential = service_credentials.authorization(acting_user_id=self.acting_user_id)
+        except service_credentials.ServiceKeyMissing as error:
+            raise self._unavailable(str(error)) from error
+        headers = {"Authorization": credential}
         if request_id := current_request_id():
             headers[HEADER] = request_id
         try:

@@ -11,7 +11,6 @@ from django.conf import settings
 
 from city import request_counts
 from city.logging import get_logger
-from city.peers import remember_caller
 from city.request_id import HEADER, META_KEY, request_id_from
 
 logger = get_logger("city.request")
@@ -28,7 +27,6 @@ class RequestLog:
     def begin(self, meta: dict) -> tuple[str, float]:
         """Bind the request id (from `meta`, the WSGI environ) to the logging context."""
         request_id = request_id_from(meta.get(META_KEY))
-        remember_caller(meta)
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         return request_id, time.perf_counter()

@@ -44,6 +44,8 @@ def production_env(**overrides: str) -> dict[str, str]:
     """What a production deployment sets, for a server on plain-HTTP loopback."""
     return subprocess_env(
         SECRET_KEY=secrets.token_urlsafe(50),
+        # The test settings' key: this process and the server call each other as peers.
+        CITY_SERVICE_KEY=settings.CITY_SERVICE_KEY,
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="false",
         **overrides,

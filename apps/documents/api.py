@@ -3,9 +3,12 @@
 The leasing service checks here that a document attached to an application exists,
 belongs to the applicant and was processed, and has the applicant's documents shown to
 the unit's manager while the application is under review (a read grant, recorded and
-checked by this service). Where the documents service is not installed in the
-deployment, the same calls go to it over HTTP, made as the user being served
-(city.peers): it answers only about that user's own documents and grants, as it does here.
+checked by this service). Each call names the user it acts for (owner_id, by_user_id).
+Where the documents service is not installed in the deployment, the same calls go to it
+over HTTP with a service credential for that user (city.peers, city.service_credentials),
+whether a request, a task or a command makes them: its endpoints answer the user as they
+answer the user asking themselves, with the same service functions and selectors as here,
+so a call is allowed and refused alike in either deployment.
 """
 
 from dataclasses import dataclass
@@ -66,10 +69,14 @@ def _summary_of(document) -> DocumentSummary:
 
 
 def _summary_from_peer(*, document_id: int, owner_id: int) -> DocumentSummary | None:
-    document = PeerClient("documents").get(document_path(document_id))
+    document = _documents_for(owner_id).get(document_path(document_id))
     if document is None or document["owner"] != owner_id:
         return None
     return _summary_of_answer(document)
+
+
+def _documents_for(user_id: int | None) -> PeerClient:
+    return PeerClient("documents", acting_user_id=user_id)
 
 
 def _summary_of_answer(document: dict) -> DocumentSummary:
@@ -105,7 +112,7 @@ def _list_here(*, owner_id: int, processed_only: bool) -> list[DocumentSummary]:
 
 def _list_from_peer(*, owner_id: int, processed_only: bool) -> list[DocumentSummary]:
     query = "?status=processed" if processed_only else ""
-    answer = PeerClient("documents").get(f"/api/documents/{query}") or {}
+    answer = _documents_for(owner_id).get(f"/api/documents/{query}") or {}
     return [
         _summary_of_answer(document)
         for document in answer.get("results", [])
@@ -115,9 +122,8 @@ def _list_from_peer(*, owner_id: int, processed_only: bool) -> list[DocumentSumm
 
 def grant_read(*, document_ids: list[int], owner_id: int, grantee_id: int, reference: str) -> None:
     """Let `grantee_id` read these documents of `owner_id` (metadata, text, thumbnail and
-    file) until the grants for `reference` are revoked. Over HTTP it is asked as the user
-    being served, who must be the owner. A document that is not the owner's is a
-    ValidationError on `document_ids`, and nothing is granted."""
+    file) until the grants for `reference` are revoked, asked as the owner. A document
+    that is not the owner's is a ValidationError on `document_ids`, and nothing is granted."""
     grant = local_or_remote("documents", local=_grant_here, remote=_grant_from_peer)
     grant(document_ids=document_ids, owner_id=owner_id, grantee_id=grantee_id, reference=reference)
 
@@ -132,7 +138,7 @@ def _grant_here(*, document_ids: list[int], owner_id: int, grantee_id: int, refe
 
 def _grant_from_peer(*, document_ids: list[int], owner_id: int, grantee_id: int, reference: str):
     grant = {"document_ids": document_ids, "grantee": grantee_id, "reference": reference}
-    PeerClient("documents").post("/api/documents/grants/", grant, expect=201)
+    _documents_for(owner_id).post("/api/documents/grants/", grant, expect=201)
 
 
 def revoke_reads(*, reference: str, by_user_id: int) -> None:
@@ -149,13 +155,14 @@ def _revoke_here(*, reference: str, by_user_id: int) -> None:
 
 
 def _revoke_from_peer(*, reference: str, by_user_id: int) -> None:
-    PeerClient("documents").post("/api/documents/grants/revoke/", {"reference": reference})
+    _documents_for(by_user_id).post("/api/documents/grants/revoke/", {"reference": reference})
 
 
 def get_processing_counts() -> dict[str, int]:
     """How many documents are in each processing status (pending, processing, processed,
-    failed), over every owner's documents. Over HTTP the documents service answers only
-    to staff, as the user being served."""
+    failed), over every owner's documents: figures for the deployment itself (the city
+    dashboard, which shows them to staff only), so asked for no user; over HTTP the
+    documents service answers them to a service credential, and to staff."""
     counts = local_or_remote("documents", local=_counts_here, remote=_counts_from_peer)
     return counts()
 
@@ -167,7 +174,7 @@ def _counts_here() -> dict[str, int]:
 
 
 def _counts_from_peer() -> dict[str, int]:
-    answer = PeerClient("documents").get("/api/documents/counts/")
+    answer = _documents_for(None).get("/api/documents/counts/")
     counts = answer.get("counts") if isinstance(answer, dict) else None
     if not isinstance(counts, dict):  # a 404, or something that is not the documents service
         raise PeerUnavailable("The documents service is not what answers at CITY_PEER_URL.")

@@ -36,6 +36,10 @@ CITY_INSTANCE = env.str("CITY_INSTANCE", default="")
 # Where a service reaches the services not installed in its deployment: the load balancer.
 CITY_PEER_URL = env.str("CITY_PEER_URL", default="http://127.0.0.1:8080")
 CITY_PEER_TIMEOUT_SECONDS = env.float("CITY_PEER_TIMEOUT_SECONDS", default=5.0)
+# The secret every deployment of this City shares to sign its calls to the others (a
+# service credential, city/service_credentials.py). Needed, with the same value, wherever
+# a deployment lacks a service (`manage.py check` says so); no user ever holds it.
+CITY_SERVICE_KEY = env.str("CITY_SERVICE_KEY", default="")
 # HAProxy's stats as CSV, where a load balancer is in front: the dashboard reads each
 # service's replicas and traffic there. Empty: it shows this process.
 CITY_HAPROXY_STATS_URL = env.str("CITY_HAPROXY_STATS_URL", default="")
@@ -206,6 +210,8 @@ REST_FRAMEWORK = {
     # Token first: an anonymous API call then answers 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
+        # A peer service's call for a user, from a deployment without this service.
+        "city.service_credentials.ServiceCredentialAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -249,6 +255,12 @@ SPECTACULAR_SETTINGS = {
     # Request bodies get components of their own (`UnitRequest` beside `Unit`): a file
     # field is then `format: binary`, so Swagger UI's "Try it out" uploads a real file.
     "COMPONENT_SPLIT_REQUEST": True,
+    # The ways people sign in; not the service credential, which only City's services use
+    # (city/service_credentials.py), and only at the few endpoints open to them.
+    "AUTHENTICATION_WHITELIST": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     # Swagger UI's sections, in this order: one per service (city.services), the platform.
     "TAGS": [
         {

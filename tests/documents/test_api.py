@@ -3,11 +3,9 @@
 import dataclasses
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from apps.documents import services
 from apps.documents.api import DocumentSummary, get_document_summary
-from city.peers import remember_caller
 from tests.documents import samples
 from tests.documents.conftest import documents_deployed_alone, upload
 
@@ -21,14 +19,7 @@ def summary_for(request, settings):
         yield lambda document_id, owner: get_document_summary(document_id, owner_id=owner.pk)
         return
     with documents_deployed_alone(request, settings):
-
-        def ask(document_id, owner):
-            token, _ = Token.objects.get_or_create(user=owner)
-            remember_caller({"HTTP_AUTHORIZATION": f"Token {token.key}"})
-            return get_document_summary(document_id, owner_id=owner.pk)
-
-        yield ask
-    remember_caller(None)
+        yield lambda document_id, owner: get_document_summary(document_id, owner_id=owner.pk)
 
 
 def test_summary_of_a_processed_document(owner, summary_for):

@@ -2,11 +2,10 @@
 for the staff, the same in-process and across a split (over HTTP)."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from apps.documents import services
 from apps.documents.api import get_processing_counts
-from city.peers import PeerUnavailable, remember_caller
+from city.peers import PeerUnavailable
 from tests.contract import error_of
 from tests.documents import samples
 from tests.documents.conftest import documents_deployed_alone, upload
@@ -60,16 +59,13 @@ def test_writing_counts_is_405_in_the_error_contract(staff_api, method):
 @pytest.fixture(params=["here", "over HTTP"])
 def documents_service(request, settings):
     """The documents service installed here, or deployed alone and reached as a peer, asked
-    as a member of the staff (the dashboard's viewer)."""
-    staff = StaffFactory()
-    remember_caller({"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=staff).key}"})
+    for the deployment's dashboard (with a service credential, for no user)."""
     if request.param == "here":
         yield
     else:
         with documents_deployed_alone(request, settings) as log:
             yield
             assert f'"path":"{COUNTS}"' in log.read_text(), "the counts were not asked over HTTP"
-    remember_caller(None)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -85,8 +81,8 @@ def test_processing_counts_are_the_same_here_and_over_http(documents_service, ow
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("documents_service", ["over HTTP"], indirect=True)
-def test_over_http_the_documents_service_answers_the_counts_to_staff_only(documents_service, owner):
-    """The peer call carries the caller's credentials: a resident's are refused there."""
-    remember_caller({"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=owner).key}"})
-    with pytest.raises(PeerUnavailable, match="403"):
+def test_over_http_the_counts_need_this_citys_service_key(documents_service, settings):
+    """Signed with another key, the credential is refused there (401): a clear 503 here."""
+    settings.CITY_SERVICE_KEY = "not-the-key-the-documents-service-has"
+    with pytest.raises(PeerUnavailable, match="401"):
         get_processing_counts()

@@ -1,12 +1,10 @@
 """Read grants: an owner lets another person read some documents, for a named reason."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import ValidationError
 
 from apps.documents.api import grant_read, revoke_reads
 from apps.documents.models import DocumentGrant
-from city.peers import remember_caller
 from tests.contract import error_of
 from tests.documents.conftest import documents_deployed_alone, upload
 
@@ -102,31 +100,24 @@ def test_grants_need_authentication(api, url):
 
 @pytest.mark.django_db(transaction=True)
 def test_grant_and_revoke_through_the_api_over_http(request, settings, owner, stranger):
-    """As leasing asks it from a deployment without documents: over HTTP, as the owner."""
+    """As leasing asks it from a deployment without documents: over HTTP, for the owner."""
     document = upload(owner).document
     with documents_deployed_alone(request, settings):
-        token, _ = Token.objects.get_or_create(user=owner)
-        remember_caller({"HTTP_AUTHORIZATION": f"Token {token.key}"})
-        try:
+        grant_read(
+            document_ids=[document.pk],
+            owner_id=owner.pk,
+            grantee_id=stranger.pk,
+            reference=REFERENCE,
+        )
+        assert DocumentGrant.objects.filter(grantee=stranger).count() == 1
+        theirs = upload(stranger, b"theirs").document
+        with pytest.raises(ValidationError) as refused:  # the peer's 400, as it said it
             grant_read(
-                document_ids=[document.pk],
+                document_ids=[theirs.pk],
                 owner_id=owner.pk,
                 grantee_id=stranger.pk,
-                reference=REFERENCE,
+                reference="leasing.application:8",
             )
-            assert DocumentGrant.objects.filter(grantee=stranger).count() == 1
-            theirs = upload(stranger, b"theirs").document
-            with pytest.raises(ValidationError) as refused:  # the peer's 400, as it said it
-                grant_read(
-                    document_ids=[theirs.pk],
-                    owner_id=owner.pk,
-                    grantee_id=stranger.pk,
-                    reference="leasing.application:8",
-                )
-            assert refused.value.detail == {
-                "document_ids": [f"Document {theirs.pk} does not exist."]
-            }
-            revoke_reads(reference=REFERENCE, by_user_id=owner.pk)
-            assert not DocumentGrant.objects.exists()
-        finally:
-            remember_caller(None)
+        assert refused.value.detail == {"document_ids": [f"Document {theirs.pk} does not exist."]}
+        revoke_reads(reference=REFERENCE, by_user_id=owner.pk)
+        assert not DocumentGrant.objects.exists()

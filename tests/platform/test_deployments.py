@@ -95,6 +95,7 @@ def test_deploy_checks_pass_with_production_settings(settings_module):
         SECRET_KEY=servers.secrets.token_urlsafe(50),
         ALLOWED_HOSTS="city.example",
         CACHE_URL="redis://redis:6379/3",  # shared by every process (city.W001)
+        CITY_SERVICE_KEY=servers.secrets.token_urlsafe(50),  # services call each other (E001)
     )
     result = servers.run_checked(
         [str(servers.BIN / "python"), "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

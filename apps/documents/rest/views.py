@@ -18,6 +18,13 @@ from apps.documents.rest.filters import DocumentFilter
 from apps.documents.rest.throttles import UploadRateThrottle
 from apps.documents.rest.uploads import SizeLimitedUpload
 from city.errors import ErrorSerializer
+from city.service_credentials import IsServiceCall
+
+# Services that call these endpoints through apps.documents.api with a service credential
+# (city.service_credentials), for the user they act for; nothing else takes one.
+LEASING_ASKS = {"leasing"}
+# The city dashboard's documents panel, in a deployment of any other service.
+DASHBOARDS_ASK = {"greeter", "leasing"}
 
 
 def owned_document(request, pk: int) -> Document:
@@ -41,6 +48,7 @@ def document_data(request, document: Document) -> dict:
 
 
 class DocumentCollectionView(generics.ListAPIView):
+    service_callers = {"GET": LEASING_ASKS}  # the applicant's documents (the demo city)
     serializer_class = serializers.DocumentSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = DocumentFilter
@@ -105,6 +113,8 @@ class DocumentCollectionView(generics.ListAPIView):
 
 
 class DocumentView(APIView):
+    service_callers = {"GET": LEASING_ASKS}  # an application's documents are checked
+
     def offers_form(self, request, method, document) -> bool:
         """No delete button for someone the document is only granted to (city.renderers)."""
         return method != "DELETE" or document.owner_id == request.user.pk
@@ -122,9 +132,11 @@ class DocumentView(APIView):
 
 
 class ProcessingCountsView(APIView):
-    """Counts over every owner's documents, for the staff (the city dashboard shows them)."""
+    """Counts over every owner's documents, for the staff (the city dashboard shows them),
+    and for the dashboard of a deployment without documents (a service credential)."""
 
-    permission_classes = (IsAdminUser,)
+    permission_classes = (IsAdminUser | IsServiceCall,)
+    service_callers = {"GET": DASHBOARDS_ASK}
 
     @extend_schema(
         summary="How many documents are in each processing status (staff)",
@@ -219,6 +231,7 @@ class DocumentGrantsView(generics.GenericAPIView):
     """Grants that let another person read some of your documents."""
 
     serializer_class = serializers.GrantSerializer  # the browsable API's form
+    service_callers = {"POST": LEASING_ASKS}  # an application submitted: its manager reads
 
     @extend_schema(
         summary="Let another person read some of your documents",
@@ -239,6 +252,7 @@ class DocumentGrantsView(generics.GenericAPIView):
 
 class DocumentGrantsRevokeView(generics.GenericAPIView):
     serializer_class = serializers.RevokeSerializer
+    service_callers = {"POST": LEASING_ASKS}  # an application decided, withdrawn, expired
 
     @extend_schema(
         summary="End the grants given for a reference (by their owner or their holder)",
