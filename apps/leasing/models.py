@@ -81,6 +81,9 @@ class Application(models.Model):
         APPROVED = "approved"
         REJECTED = "rejected"
         WITHDRAWN = "withdrawn"
+        # Left submitted, undecided, past LEASING_APPLICATION_TTL_DAYS (see
+        # services.applications_expire_stale).
+        EXPIRED = "expired"
 
     applicant = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lease_applications"
@@ -93,6 +96,8 @@ class Application(models.Model):
     document_ids = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the applicant submitted it: an undecided application expires counting from here.
+    submitted_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -101,6 +106,14 @@ class Application(models.Model):
             models.CheckConstraint(
                 condition=Q(wished_end__isnull=True) | Q(wished_end__gt=F("wished_start")),
                 name="leasing_application_period_valid",
+            ),
+        ]
+        indexes = [
+            # The daily expiry looks for the applications submitted longest ago.
+            models.Index(
+                fields=["submitted_at"],
+                condition=Q(status="submitted"),
+                name="leasing_application_awaiting",
             ),
         ]
 

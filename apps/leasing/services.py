@@ -6,7 +6,7 @@ again under a row lock, so two requests acting on one lease see each other's res
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +21,7 @@ from apps.greeter.api import WELCOME_RESIDENT_TASK
 from apps.leasing import schedule
 from apps.leasing.models import Application, Lease, Property, RentCharge, Unit
 from apps.leasing.selectors import leases_holding
-from city.errors import Conflict, IllegalStateChange
+from city.errors import CityError, Conflict, IllegalStateChange
 from city.logging import get_logger
 from city.tasks import send_task_on_commit
 
@@ -40,7 +40,12 @@ APPLICATION_ACTIONS: dict[str, tuple[set[str], str]] = {
         {Application.Status.DRAFT, Application.Status.SUBMITTED},
         Application.Status.WITHDRAWN,
     ),
+    # No person's: the daily upkeep's, for one left undecided (applications_expire_stale).
+    "expire": ({Application.Status.SUBMITTED}, Application.Status.EXPIRED),
 }
+UPKEEP_ACTIONS = {"expire"}  # never offered to a person as allowed
+# The time an action records on the application.
+APPLICATION_STAMPS = {"submit": "submitted_at", "approve": "decided_at", "reject": "decided_at"}
 # The manager reads an application's documents while it is in these states.
 UNDER_REVIEW = (Application.Status.SUBMITTED, Application.Status.APPROVED)
 LEASE_ACTIONS: dict[str, tuple[set[str], str]] = {
@@ -76,7 +81,11 @@ def _refused(obj: Application | Lease, message: str) -> IllegalStateChange:
 
 
 def _allowed(obj: Application | Lease, actions: dict[str, tuple[set[str], str]]) -> list[str]:
-    allowed = [name for name, (starts, _) in actions.items() if obj.status in starts]
+    allowed = [
+        name
+        for name, (starts, _) in actions.items()
+        if obj.status in starts and name not in UPKEEP_ACTIONS
+    ]
     if isinstance(obj, Lease) and not _renewable(obj):
         allowed = [name for name in allowed if name != "renew"]
     return allowed
@@ -266,12 +275,21 @@ def application_decide(
     outside the transaction, before the change; should the change then be refused, the
     grant is set back to what the application's state says.
     """
+    if action in UPKEEP_ACTIONS:
+        raise PermissionDenied(f"Nobody may {action} an application: City does it in time.")
     deciders = {"approve", "reject"}
     actor = application.unit.property.manager_id if action in deciders else application.applicant_id
     if by.pk != actor:
         raise PermissionDenied(
             f"Only the {'manager' if action in deciders else 'applicant'} may {action} it."
         )
+    return _application_move(application, action, by=by)
+
+
+def _application_move(
+    application: Application, action: str, *, by: AbstractBaseUser
+) -> Application:
+    """Take `action`, the manager's read grant following the state (application_decide)."""
     _require_state(application, action, APPLICATION_ACTIONS)
     target = APPLICATION_ACTIONS[action][1]
     if (target in UNDER_REVIEW) != (application.status in UNDER_REVIEW):
@@ -282,8 +300,8 @@ def application_decide(
             changes: dict[str, Any] = {
                 "status": _require_state(application, action, APPLICATION_ACTIONS)
             }
-            if action in deciders:
-                changes["decided_at"] = timezone.now()
+            if stamp := APPLICATION_STAMPS.get(action):
+                changes[stamp] = timezone.now()
             _apply(application, changes)
     except IllegalStateChange:
         application.refresh_from_db()  # changed meanwhile: the grant follows what it is now
@@ -291,6 +309,36 @@ def application_decide(
         raise
     logger.info("application_" + action, application_id=application.pk)
     return application
+
+
+def applications_expire_stale(*, now: datetime) -> int:
+    """Expire the applications submitted more than LEASING_APPLICATION_TTL_DAYS before
+    `now` and still undecided; returns how many.
+
+    As when the applicant withdraws one, the manager's read grant on its documents ends
+    first, asked of the documents service as the manager: over HTTP where it is deployed
+    apart, with a service credential, since no request is behind the daily upkeep. One the
+    documents service could not be asked about stays submitted, for the next run; one
+    decided or withdrawn meanwhile is left as it is now.
+    """
+    cutoff = now - timedelta(days=settings.LEASING_APPLICATION_TTL_DAYS)
+    stale = Application.objects.filter(
+        status=Application.Status.SUBMITTED, submitted_at__lt=cutoff
+    ).select_related("unit__property__manager")
+    expired = 0
+    for application in stale.order_by("submitted_at", "pk"):
+        try:
+            _application_move(application, "expire", by=application.unit.property.manager)
+        except IllegalStateChange:
+            continue  # someone acted on it meanwhile
+        except CityError as error:  # the documents service is unavailable
+            logger.warning(
+                "application_expiry_failed", application_id=application.pk, error=str(error)
+            )
+            continue
+        expired += 1
+    logger.info("applications_expired", expired=expired, cutoff=cutoff.isoformat())
+    return expired
 
 
 def _share_documents(application: Application, *, shared: bool, by: AbstractBaseUser) -> None:

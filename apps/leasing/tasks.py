@@ -14,3 +14,8 @@ def end_due_leases() -> None:
 @shared_task(name="leasing.extend_open_ended_schedules")
 def extend_open_ended_schedules() -> None:
     services.charges_extend_open_ended(on=timezone.localdate())
+
+
+@shared_task(name="leasing.expire_stale_applications")
+def expire_stale_applications() -> None:
+    services.applications_expire_stale(now=timezone.now())

@@ -311,6 +311,7 @@ SPECTACULAR_SETTINGS = {
             ("approved", "Approved"),
             ("rejected", "Rejected"),
             ("withdrawn", "Withdrawn"),
+            ("expired", "Expired"),
         ],
         "LeaseStatusEnum": [
             ("draft", "Draft"),
@@ -419,7 +420,11 @@ CELERY_BEAT_SCHEDULE = {
 LEASING_DEFAULT_CURRENCY = env.str("LEASING_DEFAULT_CURRENCY", default="EUR")
 # How far ahead rent charges of an open-ended lease are generated, in months.
 LEASING_SCHEDULE_HORIZON_MONTHS = env.int("LEASING_SCHEDULE_HORIZON_MONTHS", default=12)
-# Daily upkeep, just after midnight UTC: leases past their end, charges of open-ended ones.
+# A submitted application the manager has not decided this many days after it was
+# submitted expires, and the manager no longer reads its documents.
+LEASING_APPLICATION_TTL_DAYS = env.int("LEASING_APPLICATION_TTL_DAYS", default=30)
+# Daily upkeep, just after midnight UTC: leases past their end, charges of open-ended ones,
+# applications left undecided.
 CELERY_BEAT_SCHEDULE |= {
     "leasing-end-due-leases": {
         "task": "leasing.end_due_leases",
@@ -428,6 +433,10 @@ CELERY_BEAT_SCHEDULE |= {
     "leasing-extend-open-ended-schedules": {
         "task": "leasing.extend_open_ended_schedules",
         "schedule": crontab(hour=0, minute=10),
+    },
+    "leasing-expire-stale-applications": {
+        "task": "leasing.expire_stale_applications",
+        "schedule": crontab(hour=0, minute=15),
     },
 }
 
