@@ -302,6 +302,9 @@ class Topology:
             env,
             logs / "beat.log",
         )
+        # The outbox's relay: sends the events the web processes could not hand to Redis.
+        relay = [str(BIN / "python"), "manage.py", "relay_events"]
+        yield Process("relay", relay, env, logs / "relay.log")
         config = self.state / "haproxy.cfg"
         config.write_text(
             render(

@@ -203,6 +203,7 @@ def test_every_deployment_runs_its_own_settings_module(rendered, overlay):
         **{service: f"city.settings.{service}" for service in SERVICES},
         "worker": "city.settings.production",
         "beat": "city.settings.production",
+        "relay": "city.settings.production",
         "migrate": "city.settings.production",
     }
 
@@ -300,6 +301,14 @@ def test_dev_runs_one_replica_of_each_web_service(rendered):
     replicas = {service: deployments[service]["spec"]["replicas"] for service in SERVICES}
     assert replicas == dict.fromkeys(SERVICES, 1)
     assert not _named(rendered["dev"], "HorizontalPodAutoscaler")
+
+
+@pytest.mark.parametrize(("overlay", "relays"), [("dev", 1), ("production", 2)])
+def test_the_outbox_relay_runs_in_every_overlay(rendered, overlay, relays):
+    relay = _named(rendered[overlay], "Deployment")["relay"]
+    assert relay["spec"]["replicas"] == relays
+    (container,) = _pod(relay)["containers"]
+    assert container["args"] == ["python", "manage.py", "relay_events"]
 
 
 def test_production_ships_no_usable_secret(rendered):
