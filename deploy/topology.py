@@ -241,6 +241,7 @@ class Topology:
         return {
             **os.environ,
             "SECRET_KEY": self._secret_key(),
+            "CITY_SERVICE_KEY": secrets.token_urlsafe(50),  # the services call each other
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": database_url,
             "CELERY_BROKER_URL": self.redis_url,
