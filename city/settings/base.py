@@ -131,6 +131,14 @@ CACHES = {
     # The dashboard's traffic readings; shared (Redis) where several replicas serve it.
     "dashboard": env.cache("DASHBOARD_CACHE_URL", default="locmemcache://"),
 }
+# A Redis cache that does not answer (stopped, stalled) costs a request this long at most,
+# then the throttles let it through uncounted (city/throttles.py): never a hang or a 500.
+CACHE_TIMEOUT_SECONDS = env.float("CACHE_TIMEOUT_SECONDS", default=0.25)
+for _cache in CACHES.values():
+    if _cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        _cache.setdefault("OPTIONS", {}).update(
+            socket_connect_timeout=CACHE_TIMEOUT_SECONDS, socket_timeout=CACHE_TIMEOUT_SECONDS
+        )
 
 # Redis for shared counters (greetings per language); empty keeps them per process.
 CITY_REDIS_URL = env.str("CITY_REDIS_URL", default="")

@@ -7,6 +7,7 @@ from rest_framework import status
 from rest_framework.throttling import UserRateThrottle
 
 from city.errors import CityError
+from city.throttles import FailOpen
 
 
 class UploadsThrottled(CityError):
@@ -28,10 +29,10 @@ class UploadsThrottled(CityError):
         )
 
 
-class UploadRateThrottle(UserRateThrottle):
+class UploadRateThrottle(FailOpen, UserRateThrottle):
     """Every upload request of a user counts, accepted or refused, in the default cache
-    (shared where several processes serve). The rate is read when the request comes, so
-    DOCUMENTS_UPLOADS_PER_MINUTE=0 turns it off."""
+    (shared where several processes serve; uncounted while it is down). The rate is read
+    when the request comes, so DOCUMENTS_UPLOADS_PER_MINUTE=0 turns it off."""
 
     scope = "uploads"
 
