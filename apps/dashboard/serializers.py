@@ -66,6 +66,15 @@ class DocumentsPanelSerializer(PanelSerializer):
     total = serializers.IntegerField(required=False)
 
 
+class OutboxPanelSerializer(PanelSerializer):
+    pending = serializers.IntegerField(
+        required=False, help_text="Events between services not yet handed to the broker."
+    )
+    oldest_seconds = serializers.IntegerField(
+        required=False, allow_null=True, help_text="How long the oldest of them has waited."
+    )
+
+
 class DeploymentSerializer(serializers.Serializer):
     services = serializers.ListField(child=serializers.CharField())
     instance = serializers.CharField()
@@ -80,3 +89,4 @@ class CityStatusSerializer(serializers.Serializer):
     services = ServicesPanelSerializer()
     queues = QueuesPanelSerializer()
     documents = DocumentsPanelSerializer()
+    outbox = OutboxPanelSerializer()

@@ -10,12 +10,14 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
 
 from apps.dashboard import sources
 from apps.dashboard.rates import rates_over_last_minute
 from city.logging import get_logger
 from city.services import SERVICES
+from city.tasks import outbox_backlog
 
 logger = get_logger("apps.dashboard")
 
@@ -31,6 +33,7 @@ def city_status() -> dict:
         "services": _panel("services", _services_panel),
         "queues": _panel("queues", lambda: asdict(sources.queues())),
         "documents": _panel("documents", _documents_panel),
+        "outbox": _panel("outbox", _outbox_panel),
     }
 
 
@@ -84,3 +87,13 @@ def _rate_fields(rate) -> dict:
 def _documents_panel() -> dict:
     counts = sources.document_counts()
     return {"counts": counts, "total": sum(counts.values())}
+
+
+def _outbox_panel() -> dict:
+    """Events between services not yet handed to the broker (the relay sends them)."""
+    try:
+        backlog = outbox_backlog()
+    except DatabaseError as error:
+        raise sources.SourceUnavailable(f"The database does not answer: {error}") from error
+    age = backlog.oldest_pending_age_seconds
+    return {"pending": backlog.pending, "oldest_seconds": None if age is None else int(age)}

@@ -15,7 +15,12 @@ from city.errors import ErrorSerializer
 
 REFRESH_SECONDS = 3
 # Each panel's body is templates/dashboard/panels/<name>.html (and dashboard.js's <name>).
-PANELS = [("services", "Services"), ("queues", "Queues"), ("documents", "Documents")]
+PANELS = [
+    ("services", "Services"),
+    ("queues", "Queues"),
+    ("documents", "Documents"),
+    ("outbox", "Events waiting"),
+]
 
 
 @method_decorator(staff_member_required, name="dispatch")  # else to the admin's login

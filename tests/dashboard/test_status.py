@@ -4,16 +4,19 @@ source is a server (Redis, a Celery worker, HAProxy in front of gunicorn)."""
 import os
 import re
 import socket
+from datetime import timedelta
 
 import httpx
 import pytest
 import redis
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.dashboard import sources
 from apps.dashboard.templatetags.dashboard import duration, per_second, percent
 from city import request_counts
 from city.celery import app as celery_app
+from city.models import OutboxEvent
 from city.request_counts import Totals
 from tests import servers
 from tests.contract import error_of
@@ -92,7 +95,7 @@ def test_page_shows_every_panel_available_with_the_document_counts(
     response = client.get("/")
     assert response.status_code == 200
     html = response.content.decode()
-    for panel in ("services", "queues", "documents"):
+    for panel in ("services", "queues", "documents", "outbox"):
         assert f'data-panel="{panel}" data-available="true"' in html
     assert "No broker: tasks run in the process that sends them." in page_section(html, "queues")
     documents = page_section(html, "documents")
@@ -100,6 +103,22 @@ def test_page_shows_every_panel_available_with_the_document_counts(
         assert f'<div data-count="{name}"><dt>{name}</dt><dd>{count}</dd></div>' in documents
     assert "4 in all." in documents
     assert "Unavailable" not in html
+
+
+def test_outbox_panel_shows_the_events_waiting_and_how_long_the_oldest_has(client, api, db):
+    assert read_status(api)["outbox"] == {"available": True, "pending": 0, "oldest_seconds": None}
+    assert "Every event between services has been sent." in page_section(
+        client.get("/").content.decode(), "outbox"
+    )
+    now = timezone.now()
+    for age in (timedelta(minutes=5), timedelta(seconds=3)):
+        event = OutboxEvent.objects.create(task="greeter.welcome_resident", next_attempt_at=now)
+        OutboxEvent.objects.filter(pk=event.pk).update(created_at=now - age)
+    OutboxEvent.objects.create(task="greeter.welcome_resident", next_attempt_at=now, sent_at=now)
+    panel = read_status(api)["outbox"]
+    assert (panel["pending"], panel["oldest_seconds"] // 60) == (2, 5)
+    outbox = page_section(client.get("/").content.decode(), "outbox")
+    assert "2 events between services waiting to be sent, the oldest for 5 min." in outbox
 
 
 # --- requests counted by this process ----------------------------------------------------
@@ -336,7 +355,14 @@ def test_unknown_query_parameters_are_ignored(api, db):
     """Parameters the endpoint does not know change nothing."""
     response = api.get(STATUS, {"verbose": "yes", "page": "2"})
     assert response.status_code == 200
-    assert set(response.json()) == {"generated_at", "deployment", "services", "queues", "documents"}
+    assert set(response.json()) == {
+        "generated_at",
+        "deployment",
+        "services",
+        "queues",
+        "documents",
+        "outbox",
+    }
 
 
 def test_format_json_answers_json(api, db):
@@ -376,6 +402,7 @@ def test_the_schema_documents_the_status_and_the_document_counts(api):
         "services",
         "queues",
         "documents",
+        "outbox",
     }
     assert set(components["ProcessingCounts"]["properties"]) == {"counts", "total"}
 

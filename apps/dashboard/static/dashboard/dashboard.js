@@ -93,7 +93,17 @@ function documents(panel) {
   return [h("dl", { class: "counts" }, counts), h("p", { class: "note" }, `${panel.total} in all.`)];
 }
 
-const PANELS = { services, queues, documents };
+function outbox(panel) {
+  const waiting = panel.pending
+    ? `${panel.pending} event${panel.pending === 1 ? "" : "s"} between services waiting to be sent, the oldest for ${duration(panel.oldest_seconds)}.`
+    : "Every event between services has been sent.";
+  return [
+    h("p", { class: "outbox", "data-pending": String(panel.pending) }, waiting),
+    h("p", { class: "note" }, "The relay sends what the broker could not take at once."),
+  ];
+}
+
+const PANELS = { services, queues, documents, outbox };
 
 function draw(status) {
   for (const [name, render] of Object.entries(PANELS)) {
