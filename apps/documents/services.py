@@ -433,9 +433,11 @@ def document_grants_revoke(*, reference: str, by_user_id: int) -> int:
 def documents_sweep(*, older_than: timedelta | None = None) -> Sweep:
     """Queue again what was queued or claimed `older_than` ago and is not done.
 
-    This is what makes a lost message harmless: a broker that was down when the upload
-    committed, a worker killed mid-way. A document that used up its attempts is failed
-    with the reason instead of being queued for ever.
+    This recovers a claim that expired (a worker killed mid-way) and a message the broker
+    lost after taking it. A processing that was never handed to the broker (it was down
+    when the upload committed) is not this sweep's: its event waits in the outbox, and
+    the relay sends it. A document that used up its attempts is failed with the reason
+    instead of being queued for ever.
     """
     if older_than is None:
         older_than = timedelta(seconds=settings.DOCUMENTS_STALE_AFTER_SECONDS)

@@ -24,5 +24,6 @@ def process_document(self, document_id: int) -> None:
 
 @shared_task(name="documents.sweep_stale")
 def sweep_stale() -> None:
-    """Run by Celery beat (CELERY_BEAT_SCHEDULE): queue again what was lost."""
+    """Run by Celery beat (CELERY_BEAT_SCHEDULE): queue again what a dead worker held or
+    the broker lost (what never reached the broker is the outbox relay's)."""
     documents_sweep()
