@@ -598,6 +598,7 @@ def main() -> None:
             print(f"City is up at {topology.url}  (HAProxy stats: {topology.stats_url})")
             for replica in topology.replicas():
                 print(f"  {replica.name:12} http://{replica.address}")
+            print(f"  {'redis':12} {topology.redis_url}")
             print(f"Logs in {topology.state / 'logs'}. Ctrl-C stops everything.")
             print(f"Processes, restarts: {topology.status_path}", flush=True)
             Supervisor(topology).run()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from city import haproxy_stats
 from deploy import processes
@@ -211,6 +212,21 @@ def test_a_process_that_keeps_dying_is_left_failed_and_the_rest_serves(split):
     assert {name for name, entry in split.status().items() if entry["state"] != "running"} == {
         "leasing-2"
     }
+
+
+def test_redis_killed_keeps_what_it_had_accepted(split):
+    [redis_url] = [line.split()[1] for line in split.output if line.split()[:1] == ["redis"]]
+    client = redis.Redis.from_url(redis_url, socket_timeout=5)
+    port = httpx.URL(redis_url).port
+    client.set("supervision:kept", "every write acknowledged")
+    os.killpg(split.status()["redis"]["pgid"], signal.SIGKILL)
+
+    servers.wait_until(
+        lambda: split.status()["redis"]["restarts"] == 1 and processes.redis_pings(port),
+        timeout=30,
+        what="Redis restarted",
+    )
+    assert client.get("supervision:kept") == b"every write acknowledged"
 
 
 def test_the_topology_killed_with_sigkill_takes_every_process_with_it(tmp_path):
