@@ -262,6 +262,20 @@ def test_the_worker_outlasts_the_hard_task_time_limit_and_beat_is_alone(rendered
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
+def test_redis_restarted_keeps_what_it_accepted_and_every_server_is_probed(rendered, overlay):
+    deployments = _named(rendered[overlay], "Deployment")
+    redis = _pod(deployments["redis"])
+    (container,) = redis["containers"]
+    assert " --appendonly yes --appendfsync always" in " ".join(container["args"])
+    (data,) = [m["name"] for m in container["volumeMounts"] if m["mountPath"] == "/data"]
+    (volume,) = [v for v in redis["volumes"] if v["name"] == data]
+    assert "emptyDir" in volume, "lives as long as the pod, across restarts of its container"
+    # A server that stops answering is restarted, not only one that exits.
+    for name in ("haproxy", "redis", "worker", *SERVICES):
+        assert "livenessProbe" in _pod(deployments[name])["containers"][0], name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
 def test_documents_and_the_worker_share_the_uploads(rendered, overlay):
     deployments = _named(rendered[overlay], "Deployment")
     for name in ("documents", "worker"):
