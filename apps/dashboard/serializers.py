@@ -75,6 +75,24 @@ class OutboxPanelSerializer(PanelSerializer):
     )
 
 
+class SupervisedProcessSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    state = serializers.ChoiceField(["running", "backoff", "failed", "stopped"])
+    restarts = serializers.IntegerField()
+    last_exit_code = serializers.IntegerField(
+        allow_null=True, help_text="Negative: the signal that ended it."
+    )
+    since_seconds = serializers.IntegerField(allow_null=True, help_text="Started this long ago.")
+
+
+class ProcessesPanelSerializer(PanelSerializer):
+    supervised = serializers.BooleanField(
+        required=False,
+        help_text="The split topology restarts its processes (else an orchestrator does).",
+    )
+    processes = SupervisedProcessSerializer(many=True, required=False)
+
+
 class DeploymentSerializer(serializers.Serializer):
     services = serializers.ListField(child=serializers.CharField())
     instance = serializers.CharField()
@@ -90,3 +108,4 @@ class CityStatusSerializer(serializers.Serializer):
     queues = QueuesPanelSerializer()
     documents = DocumentsPanelSerializer()
     outbox = OutboxPanelSerializer()
+    processes = ProcessesPanelSerializer()

@@ -4,14 +4,17 @@
   deployment has a load balancer in front (CITY_HAPROXY_STATS_URL), else this process.
 - Queues and workers: the broker (Redis) and the workers' answers to a broadcast.
 - Documents: the documents service, through its api.py (in-process or over HTTP).
+- Processes: the split topology's supervisor.json (CITY_SUPERVISOR_STATUS), where it runs.
 
 A source that cannot be read raises SourceUnavailable, with a reason a person can act on.
 """
 
+import json
 import os
 import socket
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import redis
 from django.conf import settings
@@ -178,6 +181,34 @@ def _queue_depths(names: list[str]) -> list[int]:
 def _active_queues() -> dict[str, list[dict]]:
     """The live workers and the queues each consumes (those that answer in time)."""
     return celery_app.control.inspect(timeout=WORKER_REPLY_SECONDS).active_queues() or {}
+
+
+@dataclass(frozen=True)
+class SupervisedProcess:
+    name: str
+    state: str  # running, backoff (to be restarted), failed, stopped
+    restarts: int
+    last_exit_code: int | None  # negative: the signal that ended it
+    since_seconds: int | None  # running (or last started) for
+
+
+def supervised_processes(path: str) -> list[SupervisedProcess]:
+    """The processes the split topology's supervisor keeps running, from its status file."""
+    try:
+        status = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise SourceUnavailable(f"The supervisor's status at {path}: {error}") from error
+    now = time.time()
+    return [
+        SupervisedProcess(
+            name=name,
+            state=entry["state"],
+            restarts=entry["restarts"],
+            last_exit_code=entry["last_exit_code"],
+            since_seconds=int(now - entry["started_at"]) if entry["started_at"] else None,
+        )
+        for name, entry in status["processes"].items()
+    ]
 
 
 def document_counts() -> dict[str, int]:

@@ -34,6 +34,7 @@ def city_status() -> dict:
         "queues": _panel("queues", lambda: asdict(sources.queues())),
         "documents": _panel("documents", _documents_panel),
         "outbox": _panel("outbox", _outbox_panel),
+        "processes": _panel("processes", _processes_panel),
     }
 
 
@@ -87,6 +88,14 @@ def _rate_fields(rate) -> dict:
 def _documents_panel() -> dict:
     counts = sources.document_counts()
     return {"counts": counts, "total": sum(counts.values())}
+
+
+def _processes_panel() -> dict:
+    """Where the split topology supervises the processes; elsewhere an orchestrator does."""
+    if not settings.CITY_SUPERVISOR_STATUS:
+        return {"supervised": False, "processes": []}
+    found = sources.supervised_processes(settings.CITY_SUPERVISOR_STATUS)
+    return {"supervised": True, "processes": [asdict(process) for process in found]}
 
 
 def _outbox_panel() -> dict:

@@ -20,6 +20,7 @@ PANELS = [
     ("queues", "Queues"),
     ("documents", "Documents"),
     ("outbox", "Events waiting"),
+    ("processes", "Processes"),
 ]
 
 

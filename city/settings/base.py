@@ -43,6 +43,10 @@ CITY_SERVICE_KEY = env.str("CITY_SERVICE_KEY", default="")
 # HAProxy's stats as CSV, where a load balancer is in front: the dashboard reads each
 # service's replicas and traffic there. Empty: it shows this process.
 CITY_HAPROXY_STATS_URL = env.str("CITY_HAPROXY_STATS_URL", default="")
+# The split topology's supervisor.json (deploy/topology.py sets it): the dashboard shows
+# each process's state and restarts. Empty: an orchestrator (compose, Kubernetes) keeps
+# the processes running and counts their restarts.
+CITY_SUPERVISOR_STATUS = env.str("CITY_SUPERVISOR_STATUS", default="")
 # Answer the hottest anonymous JSON GETs in front of Django's handler (city/hot_routes.py).
 CITY_HOT_ROUTES = env.bool("CITY_HOT_ROUTES", default=True)
 

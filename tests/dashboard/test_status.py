@@ -4,6 +4,7 @@ source is a server (Redis, a Celery worker, HAProxy in front of gunicorn)."""
 import os
 import re
 import socket
+import time
 from datetime import timedelta
 
 import httpx
@@ -18,6 +19,7 @@ from city import request_counts
 from city.celery import app as celery_app
 from city.models import OutboxEvent
 from city.request_counts import Totals
+from deploy.topology import Process, Settings, Topology
 from tests import servers
 from tests.contract import error_of
 from tests.dashboard.conftest import read_status
@@ -95,7 +97,7 @@ def test_page_shows_every_panel_available_with_the_document_counts(
     response = client.get("/")
     assert response.status_code == 200
     html = response.content.decode()
-    for panel in ("services", "queues", "documents", "outbox"):
+    for panel in ("services", "queues", "documents", "outbox", "processes"):
         assert f'data-panel="{panel}" data-available="true"' in html
     assert "No broker: tasks run in the process that sends them." in page_section(html, "queues")
     documents = page_section(html, "documents")
@@ -119,6 +121,48 @@ def test_outbox_panel_shows_the_events_waiting_and_how_long_the_oldest_has(clien
     assert (panel["pending"], panel["oldest_seconds"] // 60) == (2, 5)
     outbox = page_section(client.get("/").content.decode(), "outbox")
     assert "2 events between services waiting to be sent, the oldest for 5 min." in outbox
+
+
+def test_processes_panel_shows_the_split_topologys_restarts(client, api, db, settings, tmp_path):
+    unsupervised = read_status(api)["processes"]
+    assert unsupervised == {"available": True, "supervised": False, "processes": []}
+    assert "The orchestrator (compose, Kubernetes) restarts" in page_section(
+        client.get("/").content.decode(), "processes"
+    )
+    topology = Topology(Settings(state_dir=tmp_path))  # its status file, as it writes it
+    seen = [("greeter-1", "running", 1, -9), ("beat", "failed", 5, 1)]
+    for name, state, restarts, exit_code in seen:
+        topology.processes[name] = Process(
+            name,
+            [],
+            {},
+            tmp_path / f"{name}.log",
+            state=state,
+            restarts=restarts,
+            last_exit_code=exit_code,
+            started_at=time.time() - 125,
+        )
+    topology.write_status()
+    settings.CITY_SUPERVISOR_STATUS = str(topology.status_path)
+
+    panel = read_status(api)["processes"]
+    assert panel["supervised"] is True
+    fields = ("name", "state", "restarts", "last_exit_code")
+    assert [tuple(process[f] for f in fields) for process in panel["processes"]] == seen
+    assert all(p["since_seconds"] >= 125 for p in panel["processes"])
+    page = page_section(client.get("/").content.decode(), "processes")
+    assert '<td>greeter-1</td><td>running</td><td class="number">1</td><td>SIGKILL</td>' in page
+    assert '<td>beat</td><td>failed</td><td class="number">5</td><td>exit code 1</td>' in page
+
+
+def test_a_supervisor_status_that_cannot_be_read_turns_only_the_processes_panel_unavailable(
+    api, db, settings, tmp_path
+):
+    settings.CITY_SUPERVISOR_STATUS = str(tmp_path / "supervisor.json")
+    status = read_status(api)
+    assert status["processes"]["available"] is False
+    assert str(tmp_path / "supervisor.json") in status["processes"]["reason"]
+    assert status["outbox"]["available"] is True
 
 
 # --- requests counted by this process ----------------------------------------------------
@@ -362,6 +406,7 @@ def test_unknown_query_parameters_are_ignored(api, db):
         "queues",
         "documents",
         "outbox",
+        "processes",
     }
 
 
@@ -403,6 +448,7 @@ def test_the_schema_documents_the_status_and_the_document_counts(api):
         "queues",
         "documents",
         "outbox",
+        "processes",
     }
     assert set(components["ProcessingCounts"]["properties"]) == {"counts", "total"}
 

@@ -103,7 +103,35 @@ function outbox(panel) {
   ];
 }
 
-const PANELS = { services, queues, documents, outbox };
+// Signal numbers as Linux has them: a process the supervisor saw killed.
+const SIGNALS = { 1: "SIGHUP", 2: "SIGINT", 6: "SIGABRT", 9: "SIGKILL", 11: "SIGSEGV", 15: "SIGTERM" };
+
+function exitStatus(code) {
+  if (code === null) return NONE;
+  return code < 0 ? (SIGNALS[-code] ?? `signal ${-code}`) : `exit code ${code}`;
+}
+
+function processes(panel) {
+  if (!panel.supervised) {
+    return [
+      h("p", { class: "note" }, "The orchestrator (compose, Kubernetes) restarts this deployment's processes and counts their restarts."),
+    ];
+  }
+  const rows = panel.processes.map((p) =>
+    h(
+      "tr",
+      { "data-process": p.name, class: p.state },
+      h("td", {}, p.name),
+      h("td", {}, p.state),
+      h("td", { class: "number" }, String(p.restarts)),
+      h("td", {}, exitStatus(p.last_exit_code)),
+      h("td", { class: "number" }, `${duration(p.since_seconds)} ago`),
+    ),
+  );
+  return [table([["Process"], ["State"], ["Restarts", "number"], ["Last exit"], ["Started", "number"]], rows)];
+}
+
+const PANELS = { services, queues, documents, outbox, processes };
 
 function draw(status) {
   for (const [name, render] of Object.entries(PANELS)) {
