@@ -4,3 +4,4 @@ from .production import *
 
 CITY_SERVICES = ["documents"]
 INSTALLED_APPS = installed_apps(CITY_SERVICES)
+require_service_key()

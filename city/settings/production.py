@@ -12,6 +12,20 @@ if not SECRET_KEY:
         "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
     )
 
+
+def require_service_key() -> None:
+    """For a service deployed alone (city.settings.<service>): it calls the others, and
+    they call it, with credentials signed with CITY_SERVICE_KEY (city/service_credentials.py).
+    A deployment of some services given by CITY_SERVICES is caught by `manage.py check`."""
+    if not CITY_SERVICE_KEY:
+        raise ImproperlyConfigured(
+            "CITY_SERVICE_KEY is not set. A service deployed alone calls the other services, "
+            "and is called by them, with credentials signed with it: set it to the same "
+            "secret in every deployment of this City, e.g. to the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+        )
+
+
 # Static files are collected at build time (collectstatic), compressed and hashed.
 STORAGES["staticfiles"]["BACKEND"] = "whitenoise.storage.CompressedManifestStaticFilesStorage"
 STATIC_ROOT = STATIC_ROOT or str(BASE_DIR / "staticfiles")

@@ -5,7 +5,7 @@ import os
 from .base import *
 
 SECRET_KEY = "test-only-secret-key"  # noqa: S105 - tests only
-CITY_SERVICE_KEY = "test-only-service-key"  # noqa: S105 - tests only (tests/servers.py too)
+CITY_SERVICE_KEY = "test-only-service-key"  # tests/servers.py gives it to the servers too
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

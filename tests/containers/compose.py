@@ -68,6 +68,7 @@ class Stack:
     def __post_init__(self) -> None:
         self.env = servers.subprocess_env(
             SECRET_KEY=secrets.token_urlsafe(50),
+            CITY_SERVICE_KEY=secrets.token_urlsafe(50),
             CITY_HTTP_PORT=str(self.http_port),
             CITY_STATS_PORT=str(self.stats_port),
             CITY_BIND_ADDRESS="127.0.0.1",

@@ -329,6 +329,7 @@ def test_production_ships_no_usable_secret(rendered):
     secret = _generated(rendered["production"], "Secret", "city-secrets")
     values = {key: base64.b64decode(value).decode() for key, value in secret["data"].items()}
     assert values["SECRET_KEY"] == "", "the production settings refuse to start without one"
+    assert values["CITY_SERVICE_KEY"] == "", "each service's settings refuse to start without one"
     assert "@database.invalid:" in values["DATABASE_URL"]
 
 

@@ -257,9 +257,19 @@ def test_a_split_deployment_without_the_key_fails_its_checks(settings):
     assert split_deployments_have_a_service_key(None) == []
 
 
-def test_manage_py_check_refuses_a_service_settings_module_without_the_key():
-    env = {**servers.production_env(DJANGO_SETTINGS_MODULE="city.settings.leasing")}
-    env["CITY_SERVICE_KEY"] = ""
+@pytest.mark.parametrize(
+    ("deployment", "said"),
+    [
+        ({"DJANGO_SETTINGS_MODULE": "city.settings.leasing"}, "A service deployed alone"),
+        (
+            {"DJANGO_SETTINGS_MODULE": "city.settings.production", "CITY_SERVICES": "leasing"},
+            "(city.E001) CITY_SERVICE_KEY is not set, and this deployment lacks documents, greeter",
+        ),
+    ],
+    ids=["a service's settings: at start", "some services: manage.py check"],
+)
+def test_a_deployment_lacking_a_service_refuses_to_start_without_the_key(deployment, said):
+    env = {**servers.production_env(**deployment), "CITY_SERVICE_KEY": ""}
     result = subprocess.run(
         [str(servers.BIN / "python"), "manage.py", "check"],
         env=env,
@@ -269,7 +279,5 @@ def test_manage_py_check_refuses_a_service_settings_module_without_the_key():
         timeout=120,
     )
     assert result.returncode != 0
-    assert "city.E001" in result.stderr
-    assert "CITY_SERVICE_KEY is not set, and this deployment lacks documents, greeter" in (
-        result.stderr
-    )
+    assert "CITY_SERVICE_KEY is not set" in result.stderr
+    assert said in result.stderr
