@@ -11,7 +11,7 @@ BENCH_INSTALLED := $(VENV)/.installed-bench
 # The container tests' engine: where no registry is reachable, podman and local base images.
 STAND_IN_IMAGES := ../shared/tools/stand-in-images.sh
 
-.PHONY: install run split test lint format check-python system-programs container-programs k8s-tools bench constraints clean
+.PHONY: install run split chaos test lint format check-python system-programs container-programs k8s-tools bench constraints clean
 
 install: $(INSTALLED)
 
@@ -33,6 +33,13 @@ run: install
 # each service, a Celery worker and beat, Redis. Ctrl-C stops it.
 split: install system-programs
 	$(BIN)/python -m deploy.topology
+
+# The chaos run (docs/resilience.md): the split topology under a mixed workload while its
+# replicas, worker, relay and Redis are killed; one table, test-artifacts/chaos.json, and
+# a non-zero exit if anything was lost. SEED replays a run's schedule; DURATION in seconds.
+DURATION ?= 120
+chaos: install system-programs
+	$(BIN)/python -m deploy.chaos --duration $(DURATION) $(if $(SEED),--seed $(SEED))
 
 system-programs:
 	@deploy/scripts/ensure-programs.sh $(TEST_PROGRAMS)
