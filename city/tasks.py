@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from secrets import token_hex
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, F, Min, Subquery
 from django.utils import timezone
 from kombu.exceptions import KombuError
@@ -142,16 +142,17 @@ class Relay:
     def stop(self, *_signal_args) -> None:
         self._stopping.set()
 
-    def stop_on_sigterm(self) -> None:
-        signal.signal(signal.SIGTERM, self.stop)
+    def stop_on_signals(self) -> None:
+        """SIGTERM (an orchestrator) and SIGINT (Ctrl-C) stop it after the current event."""
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self.stop)
 
     def run_forever(self) -> None:
         """Relay until stopped: a pass, then a pause (longer after each failed pass)."""
         logger.info("relay_started", relay=self.name, batch_size=self.batch_size)
         failed_passes = 0
         while not self._stopping.is_set():
-            relayed = self.run_once()
-            failed_passes = failed_passes + 1 if relayed.failed else 0
+            failed_passes = 0 if self.try_once() else failed_passes + 1
             pause = (
                 retry_delay_seconds(failed_passes)
                 if failed_passes
@@ -159,6 +160,15 @@ class Relay:
             )
             self._stopping.wait(pause)
         logger.info("relay_stopped", relay=self.name)
+
+    def try_once(self) -> bool:
+        """A pass; False if a send failed or the database did not answer."""
+        try:
+            return not self.run_once().failed
+        except DatabaseError as error:  # the database restarting: reconnect, try again
+            logger.warning("relay_database_error", relay=self.name, error=str(error))
+            connection.close()
+            return False
 
     def run_once(self) -> Pass:
         """Send every due event, a batch at a time, until none is left or a send fails."""

@@ -223,6 +223,24 @@ def test_relays_claiming_at_the_same_moment_never_share_an_event():
     assert sorted(everything) == sorted(event.pk for event in events)  # each exactly once
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_database_error_fails_the_pass_and_the_relay_carries_on_once_it_is_over(broker_url):
+    [event] = due_events(1)
+    relay = Relay()
+    with connection.cursor() as cursor:  # the table out of reach, as in a failover
+        cursor.execute("ALTER TABLE city_outboxevent RENAME TO city_outboxevent_away")
+    try:
+        with capture_logs() as logs:
+            assert relay.try_once() is False
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE city_outboxevent_away RENAME TO city_outboxevent")
+    assert [log["event"] for log in logs] == ["relay_database_error"]
+    assert relay.try_once() is True
+    event.refresh_from_db()
+    assert event.sent_at is not None
+
+
 # --- pruning and the backlog ------------------------------------------------------------
 
 

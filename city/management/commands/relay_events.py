@@ -33,7 +33,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, once: bool, batch_size: int | None, **options):
         relay = Relay(batch_size=batch_size) if batch_size else Relay()
-        relay.stop_on_sigterm()
+        relay.stop_on_signals()
         if not once:
             relay.run_forever()
             return
