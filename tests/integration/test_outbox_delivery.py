@@ -22,6 +22,7 @@ from city.celery import app as celery_app
 from city.models import OutboxEvent
 from city.tasks import send_task_on_commit
 from tests import servers
+from tests.deploy.clients import as_user, ok, register
 from tests.factories import LeaseFactory, UserFactory
 
 WAIT_SECONDS = 90  # a bound so a broken run fails instead of hanging; never a measure
@@ -319,3 +320,34 @@ def test_sigterm_stops_the_relay_after_the_event_it_is_sending_and_gives_back_th
         event.refresh_from_db()
         assert (event.sent_at, event.attempts, event.claimed_by) == (None, 0, "")
         assert event.next_attempt_at <= timezone.now()
+
+
+# --- the split topology -----------------------------------------------------------------
+
+WRITE_EVENT = """
+from django.utils import timezone
+from city.models import OutboxEvent
+OutboxEvent.objects.create(
+    task="greeter.welcome_resident",
+    kwargs={{"user_id": {user_id}, "lease_id": {lease_id}}},
+    next_attempt_at=timezone.now(),
+)
+"""
+
+
+def test_the_split_topologys_relay_sends_an_event_nobody_else_sent(topology):
+    """An event left in the outbox (as by a web process that died after its commit) is
+    sent by the topology's relay process."""
+    otto = register(topology, "otto-outbox")
+    lease_id = 990_001
+    code = WRITE_EVENT.format(user_id=otto["user"]["id"], lease_id=lease_id)
+    topology.manage("shell", "--no-imports", "-c", code)
+    with as_user(topology, otto["token"]) as client:
+
+        def welcomed() -> list[dict]:
+            greetings = ok(client.get("/api/greeter/newcomers/me/"))["greetings"]
+            return [g for g in greetings if g.get("lease_id") == lease_id]
+
+        wait_for(welcomed, "the welcome the relay sent")
+        assert len(welcomed()) == 1
+    assert "relay_pass" in (topology.state / "logs" / "relay.log").read_text()
