@@ -385,6 +385,17 @@ class Topology:
         """HAProxy sends `replica` traffic again once its health check passes."""
         self._try_to_set_state(replica, "ready")
 
+    def route_around_the_missing(self) -> bool:
+        """HAProxy sends nothing to the replicas that are not running (a new HAProxy knows
+        nothing of them); False while it does not answer on its admin socket yet."""
+        try:
+            for replica in self.replicas():
+                if self.processes[replica.name].state != "running":
+                    self._set_state(replica.name, "maint")
+        except OSError:
+            return False
+        return True
+
     def _try_to_set_state(self, replica: str, state: str) -> None:
         try:
             self._set_state(replica, state)
@@ -469,6 +480,7 @@ class Supervisor:
         self._restart_at: dict[str, float] = {}
         self._backoff: dict[str, float] = {}
         self._restarted_at: dict[str, list[float]] = {}
+        self._haproxy_to_tell = False  # a new HAProxy, not yet told which replicas are down
 
     def run(self, interval: float = 0.2) -> None:
         while True:
@@ -483,6 +495,8 @@ class Supervisor:
                 self._exited(process, now)
             elif process.state == "backoff" and now >= self._restart_at[process.name]:
                 self._restart(process, now)
+        if self._haproxy_to_tell:
+            self._haproxy_to_tell = not self.topology.route_around_the_missing()
 
     def _exited(self, process: Process, now: float) -> None:
         processes.kill_group(process.popen.pid)  # its zombie still holds the group's id
@@ -529,19 +543,7 @@ class Supervisor:
         if self.topology.is_replica(process.name):
             self.topology.take_back(process.name)
         elif process.name == "haproxy":
-            self._route_around_the_missing()
-
-    def _route_around_the_missing(self) -> None:
-        """A new HAProxy knows nothing of the replicas that are down: tell it, once it
-        answers on its admin socket."""
-        topology = self.topology
-        try:
-            processes.wait_until(topology.admin_socket.exists, timeout=10, what="HAProxy")
-        except TimeoutError:
-            return
-        for replica in topology.replicas():
-            if not topology.processes[replica.name].running:
-                topology.route_around(replica.name)
+            self._haproxy_to_tell = True
 
 
 def _exit_description(code: int) -> str:
