@@ -70,10 +70,11 @@ def publish(event: OutboxEvent) -> None:
     """
     options = {"args": event.args, "kwargs": event.kwargs, "task_id": str(event.uuid)}
     if app.conf.task_always_eager:
-        _mark_sent(event)
         # Web processes do not import the apps' tasks modules until asked to.
         app.loader.import_default_modules()
-        app.tasks[event.task].apply(**options)
+        task = app.tasks[event.task]  # an unknown name stays pending, not marked sent
+        _mark_sent(event)
+        task.apply(**options)
     else:
         app.send_task(event.task, **options)
         _mark_sent(event)
@@ -136,8 +137,8 @@ class Relay:
 
     batch_size: int = field(default_factory=lambda: settings.OUTBOX_BATCH_SIZE)
     name: str = field(default_factory=_relay_name)
-    _stopping: threading.Event = field(default_factory=threading.Event)
-    _pruned_at: float = float("-inf")
+    _stopping: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    _pruned_at: float = field(default=float("-inf"), init=False, repr=False)
 
     def stop(self, *_signal_args) -> None:
         self._stopping.set()
