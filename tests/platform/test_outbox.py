@@ -105,6 +105,13 @@ def test_without_a_broker_the_event_runs_in_process_after_the_commit_and_is_mark
 
 
 @pytest.mark.django_db(transaction=True)
+def test_without_a_broker_an_event_for_a_task_nobody_knows_stays_pending():
+    with transaction.atomic():
+        send_task_on_commit("greeter.no_such_task", kwargs={"user_id": 1})
+    assert OutboxEvent.objects.get().sent_at is None
+
+
+@pytest.mark.django_db(transaction=True)
 def test_with_a_broker_the_event_is_published_after_the_commit_with_its_uuid_as_task_id(
     broker_url,
 ):
