@@ -44,6 +44,7 @@ RECOVERY_TIMEOUT_SECONDS = 90
 DRAIN_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 90
 FAULTS = ("replica", "worker", "relay", "redis-stop", "redis-stall")
+FAULT_WEIGHTS = (3, 1, 1, 1, 1)
 REPLICA_NAME = re.compile(rf"({'|'.join(SERVICES)})-\d+")
 # The chaos topology's settings, on top of deploy.topology's. Limits that would refuse one
 # client's steady load are lifted (this run is not a test of them; tests/security is).
@@ -86,7 +87,9 @@ def schedule(seed: int, duration: float, replicas: list[str]) -> list[Fault]:
     of the run; the rest is for the last fault's recovery."""
     rng = random.Random(seed)  # noqa: S311 - a schedule to replay, not a secret
     count = max(len(FAULTS), int(duration // 10))
-    kinds = rng.sample(FAULTS, len(FAULTS)) + rng.choices(FAULTS, k=count - len(FAULTS))
+    # Past one of each, replicas are drawn most: there are six of them.
+    more = rng.choices(FAULTS, weights=FAULT_WEIGHTS, k=count - len(FAULTS))
+    kinds = rng.sample(FAULTS, len(FAULTS)) + more
     stops = iter(
         rng.sample(["SIGTERM", "SIGKILL"], 2) + rng.choices(["SIGTERM", "SIGKILL"], k=count)
     )
@@ -235,7 +238,7 @@ class FaultInjector(threading.Thread):
 
 
 def report(
-    records: Records, faults: list[dict], audit: dict, restarts: dict, drained: bool
+    records: Records, faults: list[dict], audit: dict, restarts: dict, timings: dict
 ) -> dict:
     outcomes = records.outcomes
     failed = [o for o in outcomes if _failed(o)]
@@ -267,7 +270,7 @@ def report(
         "restarts": restarts,
         "failures": [asdict(o) for o in failed],
         "hangs": sum(o.error == "hang" for o in outcomes),
-        "drained": drained,
+        **timings,
         "faults": faults,
     }
     figures["goals"] = _goals(figures)
@@ -306,6 +309,7 @@ def _goals(figures: dict) -> dict[str, bool]:
             for failure in figures["failed_posts"]
         ),
         "no hang": figures["hangs"] == 0,
+        "every process back": figures["recovery_seconds"] is not None,
     }
 
 
@@ -337,6 +341,10 @@ def print_table(figures: dict, seed: int) -> None:
         ("double bookings", figures["double_bookings"]),
         ("restarts seen", _counts(figures["restarts"]) or 0),
         ("hangs", figures["hangs"]),
+        (
+            "back / drained after (s)",
+            f"{_or_not(figures['recovery_seconds'])} / {_or_not(figures['drain_seconds'])}",
+        ),
     ]
     width = max(len(name) for name, _ in rows)
     print(f"\nChaos run, seed {seed}:")
@@ -344,6 +352,10 @@ def print_table(figures: dict, seed: int) -> None:
         print(f"  {name:<{width}}  {value}")
     for goal, met in figures["goals"].items():
         print(f"  {'met   ' if met else 'MISSED'}  {goal}")
+
+
+def _or_not(seconds: float | None) -> str:
+    return "never" if seconds is None else f"{seconds:g}"
 
 
 def _counts(counter: dict) -> str:
@@ -383,8 +395,10 @@ def run(*, seed: int, duration: float, clients: int, state: Path) -> dict:
             "Waiting for every process and replica to be back, then for the work to drain",
             flush=True,
         )
-        processes.wait_until(topology.recovered, timeout=RECOVERY_TIMEOUT_SECONDS, what="recovery")
-        drained = _drain(topology, records)
+        timings = {"recovery_seconds": _seconds_until(topology.recovered, RECOVERY_TIMEOUT_SECONDS)}
+        timings["drain_seconds"] = _seconds_until(
+            lambda: _nothing_waiting(topology.audit(records, [])), DRAIN_TIMEOUT_SECONDS, every=2
+        )
         checked = [o for o in records.outcomes if _failed(o) and o.effect]
         audit = topology.audit(records, [o.effect for o in checked])
         for outcome, took_effect in zip(checked, audit["effects"], strict=True):
@@ -392,23 +406,24 @@ def run(*, seed: int, duration: float, clients: int, state: Path) -> dict:
         restarts = {name: p["restarts"] for name, p in topology.processes().items()}
     finally:
         topology.stop()
-    return report(records, injector.done, audit, restarts, drained)
+    return report(records, injector.done, audit, restarts, timings)
 
 
-def _drain(topology: SplitTopology, records: Records) -> bool:
-    """Until nothing accepted is waiting: documents processed, events sent and welcomed."""
-    deadline = time.monotonic() + DRAIN_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        audit = topology.audit(records, [])
-        documents = audit["documents"]
-        if (
-            documents["missing"] + documents["unprocessed"] + documents["unprocessed_anywhere"] == 0
-            and not audit["outbox_unsent"]
-            and audit["activated_without_welcome"] == 0
-        ):
-            return True
-        time.sleep(2)
-    return False
+def _seconds_until(condition, timeout: float, every: float = 0.5) -> float | None:
+    """How long `condition()` took to hold; None if it did not within `timeout`."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout:
+            return None
+        time.sleep(every)
+    return round(time.monotonic() - start, 1)
+
+
+def _nothing_waiting(audit: dict) -> bool:
+    """Every accepted document processed, every event sent and every tenant welcomed."""
+    documents = audit["documents"]
+    waiting = documents["missing"] + documents["unprocessed"] + documents["unprocessed_anywhere"]
+    return waiting == 0 and not audit["outbox_unsent"] and audit["activated_without_welcome"] == 0
 
 
 def main() -> None:
