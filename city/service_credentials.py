@@ -5,7 +5,8 @@ never a user's token or cookie. The token is signed with CITY_SERVICE_KEY, a sec
 deployment of one City shares and no user ever holds (django.core.signing, with a salt of
 its own, so nothing else signed with that key passes for it). It names the calling
 deployment's services and the user the call acts for (none for a call on the service's
-own behalf), and the time it was issued: it is good for MAX_AGE_SECONDS.
+own behalf), and the time it was issued: it is good for MAX_AGE_SECONDS. Keys listed in
+CITY_SERVICE_KEY_FALLBACKS are still accepted, so the key changes without a refused call.
 
 The peer's ServiceCredentialAuthentication (in REST_FRAMEWORK's defaults) verifies it and
 authenticates the request as that user, so the peer's own permission checks apply to them
@@ -66,7 +67,13 @@ def verify(token: str) -> ServiceCall:
     """The call a token stands for; AuthenticationFailed if it is not one this City signed
     within MAX_AGE_SECONDS."""
     try:
-        payload = signing.loads(token, key=_key(), salt=SALT, max_age=MAX_AGE_SECONDS)
+        payload = signing.loads(
+            token,
+            key=_key(),
+            fallback_keys=settings.CITY_SERVICE_KEY_FALLBACKS,
+            salt=SALT,
+            max_age=MAX_AGE_SECONDS,
+        )
     except ServiceKeyMissing as error:
         raise _invalid(f"This service cannot verify service credentials: {error}") from error
     except signing.SignatureExpired as error:

@@ -40,6 +40,8 @@ CITY_PEER_TIMEOUT_SECONDS = env.float("CITY_PEER_TIMEOUT_SECONDS", default=5.0)
 # service credential, city/service_credentials.py). Needed, with the same value, wherever
 # a deployment lacks a service (`manage.py check` says so); no user ever holds it.
 CITY_SERVICE_KEY = env.str("CITY_SERVICE_KEY", default="")
+# Keys it replaces, still accepted (never used to sign) while a new one is rolled out.
+CITY_SERVICE_KEY_FALLBACKS = env.list("CITY_SERVICE_KEY_FALLBACKS", default=[])
 # HAProxy's stats as CSV, where a load balancer is in front: the dashboard reads each
 # service's replicas and traffic there. Empty: it shows this process.
 CITY_HAPROXY_STATS_URL = env.str("CITY_HAPROXY_STATS_URL", default="")

@@ -156,6 +156,17 @@ def test_an_expired_credential_is_401(api, owner, document):
     assert "expired" in refusal(response, 401, "invalid_service_credential")
 
 
+def test_a_former_key_is_accepted_while_it_is_listed_as_a_fallback(api, owner, document, settings):
+    signed_with_the_former = credential(owner.pk, key="the-former-service-key")
+    path = f"/api/documents/{document.pk}/"
+    refusal(calling(api, signed_with_the_former).get(path), 401, "invalid_service_credential")
+    settings.CITY_SERVICE_KEY_FALLBACKS = ["the-former-service-key"]
+    assert calling(api, signed_with_the_former).get(path).status_code == 200
+    issued_here = service_credentials.authorization(acting_user_id=owner.pk)
+    settings.CITY_SERVICE_KEY_FALLBACKS = []
+    assert calling(api, issued_here).get(path).status_code == 200  # signed with the new key
+
+
 def test_a_credential_for_a_user_who_does_not_exist_is_401(api, document):
     response = calling(api, credential(987654)).get(f"/api/documents/{document.pk}/")
     refusal(response, 401, "invalid_service_credential")
