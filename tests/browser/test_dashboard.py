@@ -1,6 +1,7 @@
 """The city dashboard in a real browser, over both topologies: what a person sees at /."""
 
 import os
+import re
 import signal
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -154,6 +155,11 @@ def test_the_split_dashboard_shows_every_replica_and_the_traffic_from_haproxy(pa
     greeter_rate = page.locator('[data-service="greeter"] td.number').first
     expect(greeter_rate).not_to_have_text("0.0", timeout=CHANGE_SHOWN_MS)
     expect(greeter_rate).not_to_have_text("—")
+    # The split topology's processes, drawn again by the page's script (which went on to
+    # say when it updated: no panel failed to draw).
+    greeter_1 = panel(page, "processes").locator('[data-process="greeter-1"]')
+    expect(greeter_1).to_contain_text("running")
+    expect(page.locator("#updated")).to_have_text(re.compile(r"^Updated "))
     screenshot(page, "dashboard-split")  # the README's picture
 
 
