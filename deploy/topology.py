@@ -96,6 +96,7 @@ class Process:
             "state": self.state,
             "restarts": self.restarts,
             "last_exit_code": self.last_exit_code,
+            "last_exit": None if self.last_exit_code is None else _exit(self.last_exit_code),
             "started_at": self.started_at,
         }
 
@@ -504,7 +505,7 @@ class Supervisor:
         self.topology.forget(process)
         if self.topology.is_replica(process.name):
             self.topology.route_around(process.name)
-        how = _exit_description(process.last_exit_code)
+        how = _exit(process.last_exit_code)
         recent = self._restarts_within_the_window(process, now)
         if len(recent) >= RESTART_LIMIT:
             process.state = "failed"
@@ -536,7 +537,7 @@ class Supervisor:
         return delay
 
     def _restart(self, process: Process, now: float) -> None:
-        self._restarted_at.setdefault(process.name, []).append(now)
+        self._restarted_at[process.name] = [*self._restarts_within_the_window(process, now), now]
         process.restarts += 1
         self.topology.launch(process)
         _say(f"{process.name} restarted (pid {process.popen.pid}, restart {process.restarts})")
@@ -546,8 +547,14 @@ class Supervisor:
             self._haproxy_to_tell = True
 
 
-def _exit_description(code: int) -> str:
-    return signal.Signals(-code).name if code < 0 else f"exit code {code}"
+def _exit(code: int) -> str:
+    """How a process ended, for people: "exit code 1", or its signal's name ("SIGKILL")."""
+    if code >= 0:
+        return f"exit code {code}"
+    try:
+        return signal.Signals(-code).name
+    except ValueError:  # a real-time signal
+        return f"signal {-code}"
 
 
 def _say(line: str) -> None:

@@ -82,6 +82,9 @@ class SupervisedProcessSerializer(serializers.Serializer):
     last_exit_code = serializers.IntegerField(
         allow_null=True, help_text="Negative: the signal that ended it."
     )
+    last_exit = serializers.CharField(
+        allow_null=True, help_text='How it last ended: "exit code 1", "SIGKILL".'
+    )
     since_seconds = serializers.IntegerField(allow_null=True, help_text="Started this long ago.")
 
 

@@ -189,6 +189,7 @@ class SupervisedProcess:
     state: str  # running, backoff (to be restarted), failed, stopped
     restarts: int
     last_exit_code: int | None  # negative: the signal that ended it
+    last_exit: str | None  # the same, for people: "exit code 1", "SIGKILL"
     since_seconds: int | None  # running (or last started) for
 
 
@@ -205,6 +206,7 @@ def supervised_processes(path: str) -> list[SupervisedProcess]:
             state=entry["state"],
             restarts=entry["restarts"],
             last_exit_code=entry["last_exit_code"],
+            last_exit=entry["last_exit"],
             since_seconds=int(now - entry["started_at"]) if entry["started_at"] else None,
         )
         for name, entry in status["processes"].items()

@@ -149,6 +149,7 @@ def test_processes_panel_shows_the_split_topologys_restarts(client, api, db, set
     assert panel["supervised"] is True
     fields = ("name", "state", "restarts", "last_exit_code")
     assert [tuple(process[f] for f in fields) for process in panel["processes"]] == seen
+    assert [process["last_exit"] for process in panel["processes"]] == ["SIGKILL", "exit code 1"]
     assert all(p["since_seconds"] >= 125 for p in panel["processes"])
     page = page_section(client.get("/").content.decode(), "processes")
     assert '<td>greeter-1</td><td>running</td><td class="number">1</td><td>SIGKILL</td>' in page

@@ -1,7 +1,5 @@
 """How the dashboard writes its figures; static/dashboard/dashboard.js writes them the same."""
 
-import signal
-
 from django import template
 
 register = template.Library()
@@ -17,14 +15,6 @@ def per_second(value: float | None) -> str:
 @register.filter
 def percent(value: float | None) -> str:
     return NONE if value is None else f"{value * 100:.1f} %"
-
-
-@register.filter
-def exit_status(code: int | None) -> str:
-    """How a process last ended: "exit code 1", or the signal's name ("SIGKILL")."""
-    if code is None:
-        return NONE
-    return signal.Signals(-code).name if code < 0 else f"exit code {code}"
 
 
 @register.filter

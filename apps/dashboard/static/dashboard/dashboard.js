@@ -103,14 +103,6 @@ function outbox(panel) {
   ];
 }
 
-// Signal numbers as Linux has them: a process the supervisor saw killed.
-const SIGNALS = { 1: "SIGHUP", 2: "SIGINT", 6: "SIGABRT", 9: "SIGKILL", 11: "SIGSEGV", 15: "SIGTERM" };
-
-function exitStatus(code) {
-  if (code === null) return NONE;
-  return code < 0 ? (SIGNALS[-code] ?? `signal ${-code}`) : `exit code ${code}`;
-}
-
 function processes(panel) {
   if (!panel.supervised) {
     return [
@@ -124,7 +116,7 @@ function processes(panel) {
       h("td", {}, p.name),
       h("td", {}, p.state),
       h("td", { class: "number" }, String(p.restarts)),
-      h("td", {}, exitStatus(p.last_exit_code)),
+      h("td", {}, p.last_exit ?? NONE),
       h("td", { class: "number" }, `${duration(p.since_seconds)} ago`),
     ),
   );
