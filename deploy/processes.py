@@ -54,9 +54,7 @@ def redis_server_command(
         "127.0.0.1",
         "--save",
         "",
-        "--appendonly",
-        "no",
-        *durability,
+        *(durability or ["--appendonly", "no"]),
         "--dir",
         str(directory),
     ]
@@ -292,8 +290,11 @@ def _watch_groups() -> None:
     """The watchdog's loop (see Watchdog): "+pgid" and "-pgid" lines, until end-of-file."""
     groups: set[int] = set()
     for line in sys.stdin:
-        change, pgid = line[0], int(line[1:])
-        groups.add(pgid) if change == "+" else groups.discard(pgid)
+        pgid = int(line[1:])
+        if line.startswith("+"):
+            groups.add(pgid)
+        else:
+            groups.discard(pgid)
     for pgid in groups:
         kill_group(pgid)
 
