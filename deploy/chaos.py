@@ -11,8 +11,8 @@ relay, and stops the broker's Redis (SIGTERM or SIGKILL; the supervisor starts i
 or stalls it (SIGSTOP, then SIGCONT). Then, everything back, it waits for the work to
 drain, audits the database (deploy/chaos_audit.py) and prints one table, also written as
 JSON (--json). It exits 1 when a goal is missed: a failed GET, a lost upload or event, a
-double booking, a failed POST other than a 502/503 in the error contract, or a hang.
-docs/resilience.md, "The chaos run".
+double booking, a failed POST other than a 502/503 in the error contract, a hang, or a
+process not back after the run. docs/resilience.md, "The chaos run".
 """
 
 import argparse
@@ -87,9 +87,11 @@ def schedule(seed: int, duration: float, replicas: list[str]) -> list[Fault]:
     of the run; the rest is for the last fault's recovery."""
     rng = random.Random(seed)  # noqa: S311 - a schedule to replay, not a secret
     count = max(len(FAULTS), int(duration // 10))
-    # Past one of each, replicas are drawn most: there are six of them.
-    more = rng.choices(FAULTS, weights=FAULT_WEIGHTS, k=count - len(FAULTS))
-    kinds = rng.sample(FAULTS, len(FAULTS)) + more
+    # One of each, a second Redis stop where there is room (one SIGTERM, one SIGKILL), then
+    # replicas most often: there are six of them.
+    required = [*FAULTS, "redis-stop"] if count > len(FAULTS) else list(FAULTS)
+    more = rng.choices(FAULTS, weights=FAULT_WEIGHTS, k=count - len(required))
+    kinds = rng.sample(required, len(required)) + more
     stops = iter(
         rng.sample(["SIGTERM", "SIGKILL"], 2) + rng.choices(["SIGTERM", "SIGKILL"], k=count)
     )
