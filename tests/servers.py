@@ -19,6 +19,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
+from city.celery import app as celery_app
 from deploy import processes
 from deploy.haproxy.render import Replica, render
 from deploy.processes import BIN, REPO, free_port
@@ -225,3 +226,21 @@ def haproxy(
         ready=answers(stats_csv),
     ):
         yield Edge(f"http://{host}:{http_port}", stats_csv)
+
+
+@contextmanager
+def publishing_to(broker_url: str) -> Iterator[None]:
+    """This process publishes tasks to `broker_url` instead of running them in-process."""
+    saved = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
+    _use_broker(broker_url=broker_url, task_always_eager=False)
+    try:
+        yield
+    finally:
+        _use_broker(**saved)
+
+
+def _use_broker(**conf) -> None:
+    celery_app.close()
+    # close() keeps the producer pool (Celery 5.7), and with it the previous broker's URL.
+    celery_app.amqp._producer_pool = None
+    celery_app.conf.update(**conf)

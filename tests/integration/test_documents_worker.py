@@ -16,7 +16,6 @@ import redis
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.documents.models import Document, ProcessingAttempt
-from city.celery import app as celery_app
 from tests import servers
 from tests.documents import samples
 from tests.factories import UserFactory
@@ -37,24 +36,6 @@ def media_root(settings, tmp_path) -> Path:
 def client(api, transactional_db):
     api.force_authenticate(UserFactory())
     return api
-
-
-@contextmanager
-def publishing_to(broker_url: str) -> Iterator[None]:
-    """This process publishes tasks to `broker_url` instead of running them in-process."""
-    saved = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
-    _use_broker(broker_url=broker_url, task_always_eager=False)
-    try:
-        yield
-    finally:
-        _use_broker(**saved)
-
-
-def _use_broker(**conf) -> None:
-    celery_app.close()
-    # close() keeps the producer pool (Celery 5.7), and with it the previous broker's URL.
-    celery_app.amqp._producer_pool = None
-    celery_app.conf.update(**conf)
 
 
 @contextmanager
@@ -131,7 +112,7 @@ def test_a_mixed_batch_is_processed_and_bad_files_fail_without_harming_the_worke
         (samples.LATIN1_TEXT, "latin1.txt"),
     ]
     with (
-        publishing_to(redis_url),
+        servers.publishing_to(redis_url),
         documents_worker(
             database_url=live_database_url,
             broker_url=redis_url,
@@ -166,7 +147,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_processes_each_document_onc
         "media_root": media_root,
     }
     in_progress = Document.objects.filter(status="processing")
-    with publishing_to(redis_url):
+    with servers.publishing_to(redis_url):
         ids = [
             upload(client, samples.pdf([[f"Document {n}"], *pages]), f"{n}.pdf") for n in range(30)
         ]
@@ -196,7 +177,7 @@ def test_an_upload_while_redis_is_down_is_processed_once_it_is_back(
     port = servers.free_port()
     with servers.redis_server(tmp_path, port=port) as broker_url:
         pass  # Redis was there, and is now stopped
-    with publishing_to(broker_url):
+    with servers.publishing_to(broker_url):
         document_id = upload(client, b"Uploaded while the broker was down", "note.txt")
         assert Document.objects.get(pk=document_id).status == "pending"
         with (

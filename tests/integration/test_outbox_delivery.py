@@ -18,7 +18,6 @@ from apps.documents import services as documents
 from apps.documents.models import Document, ProcessingAttempt
 from apps.greeter.models import Welcome
 from apps.leasing import services as leasing
-from city.celery import app as celery_app
 from city.models import OutboxEvent
 from city.tasks import send_task_on_commit
 from tests import servers
@@ -220,23 +219,6 @@ def test_an_activation_while_redis_stalls_answers_within_the_send_timeout_and_is
 # --- a relay that dies, a relay that is stopped -----------------------------------------
 
 
-@contextmanager
-def publishing_to(broker_url: str) -> Iterator[None]:
-    """This process publishes to `broker_url` instead of running tasks in-process."""
-    saved = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
-    _use_broker(broker_url=broker_url, task_always_eager=False)
-    try:
-        yield
-    finally:
-        _use_broker(**saved)
-
-
-def _use_broker(**conf) -> None:
-    celery_app.close()
-    celery_app.amqp._producer_pool = None  # bound to the broker it met
-    celery_app.conf.update(**conf)
-
-
 WELCOMES = 200
 UPLOADS = 10
 
@@ -247,7 +229,7 @@ def test_a_relay_killed_mid_batch_loses_nothing_and_a_second_relay_delivers_the_
     tenant = UserFactory()
     owner = UserFactory()
     # Written while the broker is down: each send after the commit fails, all pending.
-    with publishing_to(stopped_broker):
+    with servers.publishing_to(stopped_broker):
         for lease_id in range(1, WELCOMES + 1):
             send_task_on_commit(
                 "greeter.welcome_resident", kwargs={"user_id": tenant.pk, "lease_id": lease_id}

@@ -14,7 +14,6 @@ from django.utils import timezone
 from structlog.testing import capture_logs
 
 from apps.greeter.models import Welcome
-from city.celery import app as celery_app
 from city.models import OutboxEvent
 from city.tasks import (
     Relay,
@@ -42,19 +41,11 @@ def due_events(count: int, *, task: str = WELCOME) -> list[OutboxEvent]:
 @pytest.fixture
 def refused_broker():
     """City's Celery app publishes to an address that refuses connections."""
-    saved = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
-    with servers.address_nobody_listens_on() as address:
-        _use_broker(broker_url=f"redis://{address}/0", task_always_eager=False)
-        try:
-            yield
-        finally:
-            _use_broker(**saved)
-
-
-def _use_broker(**conf) -> None:
-    celery_app.close()
-    celery_app.amqp._producer_pool = None  # bound to the broker it met
-    celery_app.conf.update(**conf)
+    with (
+        servers.address_nobody_listens_on() as address,
+        servers.publishing_to(f"redis://{address}/0"),
+    ):
+        yield
 
 
 def queued_messages(broker_url: str, queue: str) -> list[dict]:
