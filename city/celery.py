@@ -43,6 +43,15 @@ def _bind_request_id(task, task_id, **_):
     )
 
 
+@signals.task_success.connect
+@signals.task_failure.connect
+def _mark_event_delivered(sender, **_):
+    # Imported here: the app is made before Django's models can be.
+    from city.tasks import mark_delivered
+
+    mark_delivered(sender.request.id)
+
+
 @signals.task_postrun.connect
 def _unbind_request_id(task, **_):
     tokens = getattr(task.request, "log_context_tokens", None)

@@ -12,7 +12,9 @@ class OutboxEvent(models.Model):
     Pending while `sent_at` is empty. `next_attempt_at` says when the relay may take it:
     a short grace after it was written (the process that wrote it sends it first), a
     backoff after a failed send, or the end of a relay's claim (`claimed_by`), after which
-    another relay takes over from one that died.
+    another relay takes over from one that died. `delivered_at` is set when a worker has
+    run the task; one sent and never delivered (lost between the broker and a worker) is
+    sent again (`city.tasks.outbox_resend_undelivered`).
     """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -24,6 +26,7 @@ class OutboxEvent(models.Model):
     next_attempt_at = models.DateTimeField()
     claimed_by = models.CharField(max_length=100, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
 
     class Meta:

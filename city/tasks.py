@@ -173,6 +173,7 @@ class Relay:
 
     def run_once(self) -> Pass:
         """Send every due event, a batch at a time, until none is left or a send fails."""
+        outbox_resend_undelivered()
         sent = failed = 0
         while not self._stopping.is_set() and not failed:
             batch = self.claim()
@@ -223,6 +224,26 @@ class Relay:
         if now - self._pruned_at >= PRUNE_INTERVAL_SECONDS:
             self._pruned_at = now
             outbox_prune()
+
+
+def mark_delivered(task_id: str) -> None:
+    """A worker has run the task of the event with this uuid (a task not sent through the
+    outbox matches no row)."""
+    OutboxEvent.objects.filter(uuid=task_id, delivered_at__isnull=True).update(
+        delivered_at=timezone.now()
+    )
+
+
+def outbox_resend_undelivered(*, now: datetime | None = None) -> int:
+    """Events sent OUTBOX_REDELIVER_AFTER_SECONDS ago that no worker has run: pending
+    again, for the relay (the consumers are idempotent); how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.OUTBOX_REDELIVER_AFTER_SECONDS)
+    undelivered = OutboxEvent.objects.filter(sent_at__lt=cutoff, delivered_at__isnull=True)
+    resent = undelivered.update(sent_at=None, next_attempt_at=now, claimed_by="")
+    if resent:
+        logger.warning("events_not_delivered", events=resent)
+    return resent
 
 
 def outbox_prune(*, now: datetime | None = None) -> int:

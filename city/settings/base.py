@@ -391,6 +391,13 @@ OUTBOX_RETRY_MAX_SECONDS = env.float("OUTBOX_RETRY_MAX_SECONDS", default=300.0)
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
 # How often an idle relay looks for due events.
 OUTBOX_POLL_SECONDS = env.float("OUTBOX_POLL_SECONDS", default=1.0)
+# An event sent this long ago that no worker has run yet is sent again: Redis hands a
+# message to a worker (BRPOP) before the worker records it as unacknowledged, so one
+# killed in between loses it. Default: the visibility timeout plus the hard time limit.
+OUTBOX_REDELIVER_AFTER_SECONDS = env.float(
+    "OUTBOX_REDELIVER_AFTER_SECONDS",
+    default=CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] + CELERY_TASK_TIME_LIMIT,
+)
 # Sent events are kept this long (to look into what was sent), then deleted by the relay.
 OUTBOX_RETENTION_HOURS = env.float("OUTBOX_RETENTION_HOURS", default=168.0)
 
