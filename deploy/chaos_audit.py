@@ -21,7 +21,10 @@ def main() -> None:
     with connection.cursor() as cursor:
         report = {
             "documents": _documents(cursor, given["accepted_documents"]),
-            "outbox_unsent": _outbox_unsent(cursor),
+            "outbox_unsent": _outbox(cursor, "sent_at IS NULL"),
+            "outbox_undelivered": _outbox(
+                cursor, "sent_at IS NOT NULL AND delivered_at IS NULL", column="delivered_at"
+            ),
             "activated_without_welcome": _scalar(
                 cursor,
                 "SELECT COUNT(*) FROM leasing_lease lease WHERE lease.activated_at IS NOT NULL "
@@ -65,11 +68,14 @@ def _documents(cursor, accepted: list[int]) -> dict:
     }
 
 
-def _outbox_unsent(cursor) -> int | None:
-    """Events written and not yet sent; None where this City has no outbox table."""
+def _outbox(cursor, condition: str, column: str = "sent_at") -> int | None:
+    """Outbox events in `condition`; None where this City's outbox has no such column."""
     if "city_outboxevent" not in connection.introspection.table_names(cursor):
         return None
-    return _scalar(cursor, "SELECT COUNT(*) FROM city_outboxevent WHERE sent_at IS NULL")
+    columns = connection.introspection.get_table_description(cursor, "city_outboxevent")
+    if column not in {c.name for c in columns}:
+        return None
+    return _scalar(cursor, f"SELECT COUNT(*) FROM city_outboxevent WHERE {condition}")  # noqa: S608 - our own conditions
 
 
 def _double_bookings(cursor) -> int:
