@@ -43,6 +43,7 @@ def test_a_short_chaos_run_loses_nothing_and_fails_no_get(tmp_path):
         timeout=600,  # a bound only a hang reaches
     )
     report = f"{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
+    assert figures_path.exists(), report  # the run got as far as its table
     figures = json.loads(figures_path.read_text())
     injected = {f["kind"] for f in figures["faults"] if f["result"].startswith(("SIG", "stalled"))}
     assert injected == set(FAULTS), report
