@@ -4,10 +4,10 @@ An app's api.py is the one surface other apps call. Behind it, `local_or_remote`
 one delegation point: it gives the app's own implementation when the service is
 installed in this deployment, and an HTTP client to the service (through the load
 balancer at CITY_PEER_URL) when it is not. The client carries a service credential
-(city.service_credentials) naming the user the call acts for, so the peer applies its own
-permissions to that user, whether a request, a task or a command makes the call; and the
-request id. It waits CITY_PEER_TIMEOUT_SECONDS at most, and turns a peer that is down, or
-that refuses the credential, into a clear 503.
+(city.service_credentials) made for that one request and naming the user the call acts
+for, so the peer applies its own permissions to that user, whether a request, a task or a
+command makes the call; and the request id. It waits CITY_PEER_TIMEOUT_SECONDS at most,
+and turns a peer that is down, or that refuses the credential, into a clear 503.
 """
 
 import functools
@@ -54,17 +54,21 @@ class PeerClient:
         return self._send("POST", path, json=data, expect=expect)
 
     def _send(self, method: str, path: str, *, expect: int, json: dict | None = None):
+        request = _http().build_request(method, f"{settings.CITY_PEER_URL}{path}", json=json)
         try:
-            credential = service_credentials.authorization(acting_user_id=self.acting_user_id)
+            # For this request as it is sent: its method, path and query, and body.
+            request.headers["Authorization"] = service_credentials.authorization(
+                acting_user_id=self.acting_user_id,
+                method=request.method,
+                path=request.url.raw_path.decode("ascii"),
+                body=request.content,
+            )
         except service_credentials.ServiceKeyMissing as error:
             raise self._unavailable(str(error)) from error
-        headers = {"Authorization": credential}
         if request_id := current_request_id():
-            headers[HEADER] = request_id
+            request.headers[HEADER] = request_id
         try:
-            response = _http().request(
-                method, f"{settings.CITY_PEER_URL}{path}", headers=headers, json=json
-            )
+            response = _http().send(request)
         except httpx.HTTPError as error:
             raise self._unavailable(f"{type(error).__name__}: {error}") from error
         if response.status_code == status.HTTP_404_NOT_FOUND:

@@ -11,6 +11,7 @@ from django.conf import settings as django_settings
 from django.core import signing
 from django.core.files.base import ContentFile
 from rest_framework.exceptions import ValidationError
+from structlog.testing import capture_logs
 
 from apps.documents.api import get_document_summary, grant_read, revoke_reads
 from apps.documents.models import Document, DocumentGrant
@@ -42,33 +43,55 @@ def document(owner) -> Document:
 
 
 def credential(
-    user_id: int | None,
+    method: str,
+    path: str,
     *,
+    user_id: int | None,
+    body: bytes = b"",
     services: tuple[str, ...] = ("leasing",),
     key: str | None = None,
     age_seconds: int = 0,
 ) -> str:
-    """A credential as a deployment of `services` signs it, issued `age_seconds` ago."""
+    """A credential as a deployment of `services` signs it for that request, issued
+    `age_seconds` ago (ahead of this clock when negative)."""
+    call = service_credentials.ServiceCall.of(
+        services=services, acting_user_id=user_id, method=method, path=path, body=body
+    )
+    return signed(call.payload(), key=key, age_seconds=age_seconds)
 
+
+def signed(payload: dict, *, key: str | None = None, age_seconds: int = 0) -> str:
     class IssuedThen(signing.TimestampSigner):
         def timestamp(self):
             return signing.b62_encode(int(time.time()) - age_seconds)
 
     signer = IssuedThen(key=key or django_settings.CITY_SERVICE_KEY, salt=service_credentials.SALT)
-    token = signer.sign_object({"services": list(services), "user": user_id})
-    return f"CityService {token}"
+    return f"CityService {signer.sign_object(payload)}"
 
 
 def for_another_user(authorization: str, user_id: int) -> str:
     """The credential with its user changed and its signature kept."""
-    _, _, timestamp, signature = authorization.replace(" ", ":", 1).split(":")
-    payload = json.dumps({"services": ["leasing"], "user": user_id}, separators=(",", ":"))
-    return f"CityService {signing.b64_encode(payload.encode()).decode()}:{timestamp}:{signature}"
+    payload, timestamp, signature = authorization.removeprefix("CityService ").split(":")
+    changed = {**json.loads(signing.b64_decode(payload.encode())), "user": user_id}
+    payload = signing.b64_encode(json.dumps(changed, separators=(",", ":")).encode()).decode()
+    return f"CityService {payload}:{timestamp}:{signature}"
 
 
-def calling(api, authorization: str):
+def as_json(data: dict | None) -> bytes:
+    return b"" if data is None else json.dumps(data).encode()
+
+
+def sent(api, method: str, path: str, authorization: str, data: dict | None = None):
+    """`method` to `path` with that Authorization header, and `data` as a JSON body."""
     api.credentials(HTTP_AUTHORIZATION=authorization)
-    return api
+    return api.generic(method.upper(), path, as_json(data), content_type="application/json")
+
+
+def as_service(api, method: str, path: str, *, user_id: int | None, data=None, **signing_as):
+    """The request, with a credential made for it (signed as `signing_as` says)."""
+    method = method.upper()
+    authorization = credential(method, path, user_id=user_id, body=as_json(data), **signing_as)
+    return sent(api, method, path, authorization, data)
 
 
 def refusal(response, status: int, code: str) -> str:
@@ -82,22 +105,32 @@ def refusal(response, status: int, code: str) -> str:
 
 
 def test_the_credential_peer_calls_carry_is_accepted(api, owner, document):
-    authorization = service_credentials.authorization(acting_user_id=owner.pk)
-    response = calling(api, authorization).get(f"/api/documents/{document.pk}/")
+    path = f"/api/documents/{document.pk}/"
+    authorization = service_credentials.authorization(
+        acting_user_id=owner.pk, method="GET", path=path, body=b""
+    )
+    response = sent(api, "GET", path, authorization)
     assert (response.status_code, response.json()["owner"]) == (200, owner.pk)
 
 
 def test_a_valid_credential_acts_as_its_user(api, owner, document):
     stranger = UserFactory()
-    api = calling(api, credential(owner.pk))
-    assert [d["id"] for d in api.get("/api/documents/").json()["results"]] == [document.pk]
+    listed = as_service(api, "GET", "/api/documents/?page=1", user_id=owner.pk)
+    assert [d["id"] for d in listed.json()["results"]] == [document.pk]
     grant = {"document_ids": [document.pk], "grantee": stranger.pk, "reference": REFERENCE}
-    assert api.post("/api/documents/grants/", grant, format="json").status_code == 201
+    granted = as_service(api, "POST", "/api/documents/grants/", user_id=owner.pk, data=grant)
+    assert granted.status_code == 201
     assert DocumentGrant.objects.get().document.owner_id == owner.pk
     # As the stranger: they read the document now, and may end the grant they hold.
-    api = calling(api, credential(stranger.pk))
-    assert api.get(f"/api/documents/{document.pk}/").status_code == 200
-    revoked = api.post("/api/documents/grants/revoke/", {"reference": REFERENCE}, format="json")
+    read = as_service(api, "GET", f"/api/documents/{document.pk}/", user_id=stranger.pk)
+    assert read.status_code == 200
+    revoked = as_service(
+        api,
+        "POST",
+        "/api/documents/grants/revoke/",
+        user_id=stranger.pk,
+        data={"reference": REFERENCE},
+    )
     assert revoked.json()["revoked"] == 1
 
 
@@ -108,8 +141,8 @@ def test_the_request_knows_it_came_through_a_service(api, owner):
     refusal(api.get("/api/documents/counts/"), 403, "permission_denied")
     api.force_authenticate(None)
     for user_id in (owner.pk, None):
-        answer = calling(api, credential(user_id, services=("greeter",))).get(
-            "/api/documents/counts/"
+        answer = as_service(
+            api, "GET", "/api/documents/counts/", user_id=user_id, services=("greeter",)
         )
         assert answer.status_code == 200
         assert set(answer.json()) == {"counts", "total"}
@@ -118,9 +151,8 @@ def test_the_request_knows_it_came_through_a_service(api, owner):
 def test_an_inactive_user_is_still_the_one_it_acts_for(api, owner, document):
     owner.is_active = False
     owner.save()
-    assert (
-        calling(api, credential(owner.pk)).get(f"/api/documents/{document.pk}/").status_code == 200
-    )
+    path = f"/api/documents/{document.pk}/"
+    assert as_service(api, "GET", path, user_id=owner.pk).status_code == 200
 
 
 # --- anything else is refused -------------------------------------------------------------
@@ -128,54 +160,116 @@ def test_an_inactive_user_is_still_the_one_it_acts_for(api, owner, document):
 
 def test_without_a_credential_it_is_401(api, document):
     refusal(api.get(f"/api/documents/{document.pk}/"), 401, "not_authenticated")
-    response = calling(api, "CityService ").get(f"/api/documents/{document.pk}/")
+    response = sent(api, "GET", f"/api/documents/{document.pk}/", "CityService ")
     refusal(response, 401, "invalid_service_credential")
+
+
+def signed_for(user_id: int, path: str) -> str:
+    return credential("GET", path, user_id=user_id)
 
 
 @pytest.mark.parametrize(
     "forge",
     [
-        lambda user_id: credential(user_id, key="a-key-this-city-does-not-have"),
-        lambda user_id: credential(user_id)[:-2] + "xx",  # its signature altered
-        lambda user_id: for_another_user(credential(user_id), UserFactory().pk),
-        lambda user_id: f"CityService {signing.dumps({'services': ['leasing'], 'user': user_id})}",
+        lambda user_id, path: credential("GET", path, user_id=user_id, key="not-this-citys-key"),
+        lambda user_id, path: signed_for(user_id, path)[:-2] + "xx",  # its signature altered
+        lambda user_id, path: for_another_user(signed_for(user_id, path), UserFactory().pk),
+        lambda user_id, path: f"CityService {signing.dumps({'services': ['leasing']})}",
+        # The former shape, signed with the key: not made for any request.
+        lambda user_id, path: signed({"services": ["leasing"], "user": user_id}),
     ],
-    ids=["another key", "altered", "another user", "signed for something else"],
+    ids=["another key", "altered", "another user", "signed for something else", "no request"],
 )
 def test_a_forged_credential_is_401(api, owner, document, forge):
-    response = calling(api, forge(owner.pk)).get(f"/api/documents/{document.pk}/")
+    path = f"/api/documents/{document.pk}/"
+    response = sent(api, "GET", path, forge(owner.pk, path))
     assert "not valid" in refusal(response, 401, "invalid_service_credential")
     assert response["WWW-Authenticate"] == "Token"
 
 
 def test_an_expired_credential_is_401(api, owner, document):
-    fresh = calling(api, credential(owner.pk, age_seconds=50)).get(f"/api/documents/{document.pk}/")
+    path = f"/api/documents/{document.pk}/"
+    near_its_end = service_credentials.MAX_AGE_SECONDS - 2
+    fresh = as_service(api, "GET", path, user_id=owner.pk, age_seconds=near_its_end)
     assert fresh.status_code == 200
-    stale = credential(owner.pk, age_seconds=service_credentials.MAX_AGE_SECONDS + 5)
-    response = calling(api, stale).get(f"/api/documents/{document.pk}/")
-    assert "expired" in refusal(response, 401, "invalid_service_credential")
+    stale = as_service(
+        api, "GET", path, user_id=owner.pk, age_seconds=service_credentials.MAX_AGE_SECONDS + 2
+    )
+    assert "expired" in refusal(stale, 401, "invalid_service_credential")
+
+
+def test_a_credential_issued_in_the_future_is_401_past_the_clock_skew(api, owner, document):
+    path = f"/api/documents/{document.pk}/"
+    skew = service_credentials.CLOCK_SKEW_SECONDS
+    within = as_service(api, "GET", path, user_id=owner.pk, age_seconds=-(skew - 2))
+    assert within.status_code == 200  # the caller's clock a little ahead
+    ahead = as_service(api, "GET", path, user_id=owner.pk, age_seconds=-(skew + 3))
+    assert "in the future" in refusal(ahead, 401, "invalid_service_credential")
+
+
+# --- a credential is good for the one request it was made for ------------------------------
+
+
+def test_a_credential_replayed_to_another_path_is_401(api, owner, document):
+    """Seen on a read of a document, it grants nothing, though granting is open to leasing."""
+    seen = signed_for(owner.pk, f"/api/documents/{document.pk}/")
+    grant = {"document_ids": [document.pk], "grantee": UserFactory().pk, "reference": REFERENCE}
+    response = sent(api, "POST", "/api/documents/grants/", seen, grant)
+    message = refusal(response, 401, "invalid_service_credential")
+    assert message == (
+        f"The service credential was made for GET /api/documents/{document.pk}/, "
+        "not POST /api/documents/grants/."
+    )
+    assert not DocumentGrant.objects.exists()
+
+
+def test_a_credential_replayed_with_another_query_is_401(api, owner, document):
+    seen = signed_for(owner.pk, "/api/documents/?status=failed")
+    response = sent(api, "GET", "/api/documents/?status=processed", seen)
+    refusal(response, 401, "invalid_service_credential")
+
+
+def test_a_credential_replayed_with_another_method_is_401(api, owner, document):
+    seen = signed_for(owner.pk, f"/api/documents/{document.pk}/")
+    response = sent(api, "DELETE", f"/api/documents/{document.pk}/", seen)
+    assert "not DELETE" in refusal(response, 401, "invalid_service_credential")
+    assert Document.objects.filter(pk=document.pk).exists()
+
+
+def test_a_credential_replayed_with_another_body_is_401(api, owner, document):
+    """The grant to the manager, replayed with someone else as the grantee."""
+    manager, someone_else = UserFactory(), UserFactory()
+    grant = {"document_ids": [document.pk], "grantee": manager.pk, "reference": REFERENCE}
+    seen = credential("POST", "/api/documents/grants/", user_id=owner.pk, body=as_json(grant))
+    to_someone_else = {**grant, "grantee": someone_else.pk}
+    replayed = sent(api, "POST", "/api/documents/grants/", seen, to_someone_else)
+    assert "with another body" in refusal(replayed, 401, "invalid_service_credential")
+    assert not DocumentGrant.objects.exists()
+    assert sent(api, "POST", "/api/documents/grants/", seen, grant).status_code == 201
 
 
 def test_a_former_key_is_accepted_while_it_is_listed_as_a_fallback(api, owner, document, settings):
-    signed_with_the_former = credential(owner.pk, key="the-former-service-key")
     path = f"/api/documents/{document.pk}/"
-    refusal(calling(api, signed_with_the_former).get(path), 401, "invalid_service_credential")
-    settings.CITY_SERVICE_KEY_FALLBACKS = ["the-former-service-key"]
-    assert calling(api, signed_with_the_former).get(path).status_code == 200
-    issued_here = service_credentials.authorization(acting_user_id=owner.pk)
+    signed_with_the_former = credential("GET", path, user_id=owner.pk, key="the-former-key")
+    refusal(sent(api, "GET", path, signed_with_the_former), 401, "invalid_service_credential")
+    settings.CITY_SERVICE_KEY_FALLBACKS = ["the-former-key"]
+    assert sent(api, "GET", path, signed_with_the_former).status_code == 200
+    issued_here = service_credentials.authorization(
+        acting_user_id=owner.pk, method="GET", path=path, body=b""
+    )
     settings.CITY_SERVICE_KEY_FALLBACKS = []
-    assert calling(api, issued_here).get(path).status_code == 200  # signed with the new key
+    assert sent(api, "GET", path, issued_here).status_code == 200  # signed with the new key
 
 
 def test_a_credential_for_a_user_who_does_not_exist_is_401(api, document):
-    response = calling(api, credential(987654)).get(f"/api/documents/{document.pk}/")
+    response = as_service(api, "GET", f"/api/documents/{document.pk}/", user_id=987654)
     refusal(response, 401, "invalid_service_credential")
 
 
 def test_a_service_the_endpoint_is_not_open_to_is_403(api, owner, document):
     grant = {"document_ids": [document.pk], "grantee": UserFactory().pk, "reference": REFERENCE}
-    response = calling(api, credential(owner.pk, services=("greeter",))).post(
-        "/api/documents/grants/", grant, format="json"
+    response = as_service(
+        api, "POST", "/api/documents/grants/", user_id=owner.pk, data=grant, services=("greeter",)
     )
     assert "not open to calls from greeter" in refusal(response, 403, "service_not_allowed")
     assert not DocumentGrant.objects.exists()
@@ -194,22 +288,28 @@ def test_a_service_the_endpoint_is_not_open_to_is_403(api, owner, document):
     ],
 )
 def test_an_endpoint_not_open_to_services_refuses_them_403(api, owner, document, method, path):
-    response = getattr(calling(api, credential(owner.pk)), method)(
-        path.format(document=document.pk)
-    )
+    response = as_service(api, method, path.format(document=document.pk), user_id=owner.pk)
     refusal(response, 403, "service_not_allowed")
     assert Document.objects.filter(pk=document.pk).exists()
 
 
 def test_a_credential_for_no_user_is_refused_where_a_user_is_needed(api, document):
-    refusal(calling(api, credential(None)).get("/api/documents/"), 403, "permission_denied")
+    refusal(as_service(api, "GET", "/api/documents/", user_id=None), 403, "permission_denied")
 
 
-def test_a_deployment_without_the_key_verifies_nothing(api, owner, document, settings):
-    authorization = credential(owner.pk)
+def test_a_deployment_without_the_key_verifies_nothing_and_tells_only_its_log(
+    api, owner, document, settings
+):
+    path = f"/api/documents/{document.pk}/"
+    authorization = signed_for(owner.pk, path)
     settings.CITY_SERVICE_KEY = ""
-    response = calling(api, authorization).get(f"/api/documents/{document.pk}/")
-    assert "CITY_SERVICE_KEY is not set" in refusal(response, 401, "invalid_service_credential")
+    with capture_logs() as logs:
+        response = sent(api, "GET", path, authorization)
+    message = refusal(response, 401, "invalid_service_credential")
+    assert message == "The service credential is not valid."  # nothing of the deployment
+    [missing] = [line for line in logs if line["event"] == "service_key_missing"]
+    assert missing["log_level"] == "error"
+    assert "CITY_SERVICE_KEY is not set" in missing["error"]
 
 
 # --- the in-process path refuses what the endpoints refuse ----------------------------------
@@ -218,9 +318,7 @@ def test_a_deployment_without_the_key_verifies_nothing(api, owner, document, set
 def test_a_grant_of_someone_elses_document_is_refused_alike(api, owner):
     theirs = document_upload(owner=UserFactory(), file=ContentFile(b"x", name="x.txt")).document
     grant = {"document_ids": [theirs.pk], "grantee": UserFactory().pk, "reference": REFERENCE}
-    response = calling(api, credential(owner.pk)).post(
-        "/api/documents/grants/", grant, format="json"
-    )
+    response = as_service(api, "POST", "/api/documents/grants/", user_id=owner.pk, data=grant)
     endpoint = refusal(response, 400, "invalid")
     with pytest.raises(ValidationError) as here:
         grant_read(
@@ -238,9 +336,8 @@ def test_only_the_owner_or_the_grantee_ends_a_grant_alike(api, owner, document):
     grant_read(
         document_ids=[document.pk], owner_id=owner.pk, grantee_id=grantee.pk, reference=REFERENCE
     )
-    response = calling(api, credential(third.pk)).post(
-        "/api/documents/grants/revoke/", {"reference": REFERENCE}, format="json"
-    )
+    path, revoke = "/api/documents/grants/revoke/", {"reference": REFERENCE}
+    response = as_service(api, "POST", path, user_id=third.pk, data=revoke)
     assert response.json()["revoked"] == 0
     revoke_reads(reference=REFERENCE, by_user_id=third.pk)
     assert DocumentGrant.objects.count() == 1
@@ -248,7 +345,7 @@ def test_only_the_owner_or_the_grantee_ends_a_grant_alike(api, owner, document):
 
 def test_someone_elses_document_is_not_shown_alike(api, owner, document):
     stranger = UserFactory()
-    response = calling(api, credential(stranger.pk)).get(f"/api/documents/{document.pk}/")
+    response = as_service(api, "GET", f"/api/documents/{document.pk}/", user_id=stranger.pk)
     refusal(response, 404, "not_found")
     assert get_document_summary(document.pk, owner_id=stranger.pk) is None
 

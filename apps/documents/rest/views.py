@@ -22,9 +22,9 @@ from city.service_credentials import IsServiceCall
 
 # Services that call these endpoints through apps.documents.api with a service credential
 # (city.service_credentials), for the user they act for; nothing else takes one.
-LEASING_ASKS = {"leasing"}
+LEASING_CALLERS = {"leasing"}
 # The city dashboard's documents panel, in a deployment of any other service.
-DASHBOARDS_ASK = {"greeter", "leasing"}
+DASHBOARD_CALLERS = {"greeter", "leasing"}
 
 
 def owned_document(request, pk: int) -> Document:
@@ -48,7 +48,7 @@ def document_data(request, document: Document) -> dict:
 
 
 class DocumentCollectionView(generics.ListAPIView):
-    service_callers = {"GET": LEASING_ASKS}  # the applicant's documents (the demo city)
+    service_callers = {"GET": LEASING_CALLERS}  # the applicant's documents (the demo city)
     serializer_class = serializers.DocumentSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = DocumentFilter
@@ -113,7 +113,7 @@ class DocumentCollectionView(generics.ListAPIView):
 
 
 class DocumentView(APIView):
-    service_callers = {"GET": LEASING_ASKS}  # an application's documents are checked
+    service_callers = {"GET": LEASING_CALLERS}  # an application's documents are checked
 
     def offers_form(self, request, method, document) -> bool:
         """No delete button for someone the document is only granted to (city.renderers)."""
@@ -136,7 +136,7 @@ class ProcessingCountsView(APIView):
     and for the dashboard of a deployment without documents (a service credential)."""
 
     permission_classes = (IsAdminUser | IsServiceCall,)
-    service_callers = {"GET": DASHBOARDS_ASK}
+    service_callers = {"GET": DASHBOARD_CALLERS}
 
     @extend_schema(
         summary="How many documents are in each processing status (staff)",
@@ -231,7 +231,7 @@ class DocumentGrantsView(generics.GenericAPIView):
     """Grants that let another person read some of your documents."""
 
     serializer_class = serializers.GrantSerializer  # the browsable API's form
-    service_callers = {"POST": LEASING_ASKS}  # an application submitted: its manager reads
+    service_callers = {"POST": LEASING_CALLERS}  # an application submitted: its manager reads
 
     @extend_schema(
         summary="Let another person read some of your documents",
@@ -252,7 +252,7 @@ class DocumentGrantsView(generics.GenericAPIView):
 
 class DocumentGrantsRevokeView(generics.GenericAPIView):
     serializer_class = serializers.RevokeSerializer
-    service_callers = {"POST": LEASING_ASKS}  # an application decided, withdrawn, expired
+    service_callers = {"POST": LEASING_CALLERS}  # an application decided, withdrawn, expired
 
     @extend_schema(
         summary="End the grants given for a reference (by their owner or their holder)",
