@@ -316,19 +316,21 @@ def applications_expire_stale(*, now: datetime) -> int:
     `now` and still undecided; returns how many.
 
     As when the applicant withdraws one, the manager's read grant on its documents ends
-    first, asked of the documents service as the manager: over HTTP where it is deployed
-    apart, with a service credential, since no request is behind the daily upkeep. One the
-    documents service could not be asked about stays submitted, for the next run; one
-    decided or withdrawn meanwhile is left as it is now.
+    first, asked of the documents service as the applicant: the owner ends every grant
+    given for the application, to whoever managed the unit at its submission (the manager
+    now may be another). Over HTTP where documents is deployed apart, with a service
+    credential, since no request is behind the daily upkeep. One the documents service
+    could not be asked about stays submitted, for the next run; one decided or withdrawn
+    meanwhile is left as it is now.
     """
     cutoff = now - timedelta(days=settings.LEASING_APPLICATION_TTL_DAYS)
     stale = Application.objects.filter(
         status=Application.Status.SUBMITTED, submitted_at__lt=cutoff
-    ).select_related("unit__property__manager")
+    ).select_related("applicant")
     expired = 0
     for application in stale.order_by("submitted_at", "pk"):
         try:
-            _application_move(application, "expire", by=application.unit.property.manager)
+            _application_move(application, "expire", by=application.applicant)
         except IllegalStateChange:
             continue  # someone acted on it meanwhile
         except CityError as error:  # the documents service is unavailable

@@ -84,6 +84,19 @@ def test_undecided_past_the_ttl_it_expires_and_its_manager_reads_no_more():
     assert stale.decided_at is None  # nobody decided it
 
 
+def test_a_manager_replaced_since_the_submission_reads_no_more_once_it_expires():
+    """The grant went to the manager at the submission: it ends, whoever manages now."""
+    stale = application(submitted_days_ago=31)
+    former = manager_of(stale)
+    place = stale.unit.property
+    place.manager = UserFactory()
+    place.save()
+    assert DocumentGrant.objects.filter(grantee=former).exists()
+    assert services.applications_expire_stale(now=timezone.now()) == 1
+    assert status_of(stale) == "expired"
+    assert not DocumentGrant.objects.filter(grantee=former).exists()
+
+
 def test_within_the_ttl_and_at_it_exactly_it_stays_submitted():
     now = timezone.now()
     recent = application(submitted_days_ago=29)
@@ -194,9 +207,9 @@ def test_a_documents_service_that_is_down_leaves_it_submitted_for_the_next_run(s
 
 
 @pytest.mark.django_db(transaction=True)
-def test_across_a_split_the_grant_is_revoked_over_http_as_the_manager(request, settings):
+def test_across_a_split_the_grant_is_revoked_over_http_as_the_applicant(request, settings):
     """No request is behind the upkeep: the documents service is asked with a service
-    credential for the manager, and logs the call as theirs."""
+    credential for the applicant, who owns the documents, and logs the call as theirs."""
     stale = application(submitted_days_ago=31)
     with documents_deployed_alone(request, settings) as log:
         assert services.applications_expire_stale(now=timezone.now()) == 1
@@ -204,4 +217,4 @@ def test_across_a_split_the_grant_is_revoked_over_http_as_the_manager(request, s
     assert status_of(stale) == "expired"
     assert not manager_reads(stale)
     assert len(revoke) == 1
-    assert f'"user_id":{manager_of(stale).pk}' in revoke[0]
+    assert f'"user_id":{stale.applicant_id}' in revoke[0]
