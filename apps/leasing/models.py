@@ -64,9 +64,13 @@ class Unit(models.Model):
             ),
         ]
         indexes = [
-            # The availability search walks active units in rent order and stops at a page.
+            # The availability search walks active units in rent order and stops at a page;
+            # with bedrooms and property in the index, it passes over a unit that the search's
+            # filters reject without reading the unit's row.
             models.Index(
-                fields=["monthly_rent", "id"], condition=Q(active=True), name="leasing_unit_by_rent"
+                fields=["monthly_rent", "id", "bedrooms", "property"],
+                condition=Q(active=True),
+                name="leasing_unit_available",
             ),
         ]
 
@@ -189,11 +193,12 @@ class Lease(models.Model):
             ),
         ]
         indexes = [
-            # The availability search asks, per unit, for a holding lease overlapping a period.
+            # The availability search asks, per unit, for a holding lease overlapping a period,
+            # answered from the index alone. Not partial on the status: SQLite uses a partial
+            # index only when the query spells its condition in literals, never parameters.
             models.Index(
-                fields=["unit", "start_date", "end_date"],
-                condition=Q(status__in=["pending_signature", "active"]),
-                name="leasing_lease_holding",
+                fields=["unit", "status", "start_date", "end_date"],
+                name="leasing_lease_unit_period",
             ),
         ]
 

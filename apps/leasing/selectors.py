@@ -3,16 +3,27 @@
 from datetime import date
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, DateField, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Count,
+    DateField,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from apps.leasing.models import Application, Lease, Property, RentCharge, Unit
 
 
-def overlapping(*, start: date, end: date | None) -> Q:
-    """Leases that share at least one day with [start, end); `end` None is open-ended."""
-    reaches_start = Q(end_date__isnull=True) | Q(end_date__gt=start)
-    return reaches_start & Q(start_date__lt=end) if end else reaches_start
+def overlapping(*, start: date, end: date | None, via: str = "") -> Q:
+    """Leases that share at least one day with [start, end); `end` None is open-ended.
+    `via` is the relation the leases are reached through, if any ("leases" from a unit)."""
+    lease = f"{via}__" if via else ""
+    reaches_start = Q(**{f"{lease}end_date__isnull": True}) | Q(**{f"{lease}end_date__gt": start})
+    return reaches_start & Q(**{f"{lease}start_date__lt": end}) if end else reaches_start
 
 
 def leases_holding(*, unit_id: int, start: date, end: date | None) -> QuerySet[Lease]:
@@ -23,13 +34,24 @@ def leases_holding(*, unit_id: int, start: date, end: date | None) -> QuerySet[L
 
 
 def units_available(*, start: date, end: date | None) -> QuerySet[Unit]:
-    """Active units that no lease holds during [start, end), cheapest first."""
-    held = Lease.objects.filter(
-        overlapping(start=start, end=end), unit=OuterRef("pk"), status__in=Lease.HOLDING
+    """Active units that no lease holds during [start, end), cheapest first.
+
+    The leases holding a unit are an anti-join (LEFT JOIN … IS NULL), not NOT EXISTS:
+    SQLite checks a correlated subquery as soon as it reads a unit, so a search by city
+    looked up the leases of every unit it walked past in rent order; a joined table it
+    reads after the unit's property, only for units of that city (docs/benchmarks.md).
+    """
+    holding = FilteredRelation(
+        "leases",
+        condition=overlapping(start=start, end=end, via="leases")
+        & Q(leases__status__in=Lease.HOLDING),
     )
     return (
         Unit.objects.filter(active=True)
-        .filter(~Exists(held))
+        .annotate(holding=holding)
+        # The joined column, not the lease's id: PostgreSQL plans the join as an anti-join
+        # only when the column tested for NULL is one the join condition compares.
+        .filter(holding__unit=None)
         .select_related("property")
         .order_by("monthly_rent", "id")
     )
