@@ -1,7 +1,8 @@
 """A call between services with nobody behind it, across the split topology: the daily
 expiry of applications, run by a Celery worker of the leasing service alone, ends the
 manager's read grant in the documents deployment over HTTP (through HAProxy) with a service
-credential; the same call without a valid one is refused there."""
+credential, as the applicant; the same call without a valid one is refused there, and so is
+a valid one sent again as another request."""
 
 import json
 import secrets
@@ -76,7 +77,11 @@ def submitted(topology, manager) -> dict:
             201,
         )
         ok(ines.post(f"/api/leasing/applications/{application['id']}/submit/"))
-    return {"application": application["id"], "document": document["id"]}
+    return {
+        "application": application["id"],
+        "document": document["id"],
+        "applicant": applicant["user"]["id"],
+    }
 
 
 @pytest.fixture
@@ -126,17 +131,32 @@ def test_the_expiry_task_revokes_the_grant_through_the_documents_service(
     worker_log = leasing_alone_worker.read_text().splitlines()
     logged = [json.loads(line) for line in worker_log if line.startswith("{")]
     assert [line["expired"] for line in logged if line["event"] == "applications_expired"] == [1]
-    # Asked of the documents deployment over HTTP, for the manager, by a service.
-    [revoked] = [line for line in revoke_lines(topology) if line["user_id"] == manager["id"]]
+    # Asked of the documents deployment over HTTP, for the applicant, by a service.
+    applicant = submitted["applicant"]
+    [revoked] = [line for line in revoke_lines(topology) if line["user_id"] == applicant]
     assert revoked["status"] == 200
     assert revoked["service"] == "documents"
 
 
-def credential(*, key: str, services: list[str], user_id: int) -> str:
-    token = signing.dumps(
-        {"services": services, "user": user_id}, key=key, salt=service_credentials.SALT
+REVOKE_PATH = "/api/documents/grants/revoke/"
+REVOKE_BODY = json.dumps({"reference": "leasing.application:1"}).encode()
+
+
+def credential(
+    *, key: str, services: list[str], user_id: int, method: str, path: str, body: bytes = b""
+) -> str:
+    """A credential for that request, as a deployment of `services` holding `key` signs it."""
+    call = service_credentials.ServiceCall.of(
+        services=services, acting_user_id=user_id, method=method, path=path, body=body
     )
+    token = signing.dumps(call.payload(), key=key, salt=service_credentials.SALT)
     return f"{service_credentials.SCHEME} {token}"
+
+
+def for_the_revoke(key: str, services: list[str], user_id: int, body: bytes = REVOKE_BODY):
+    return credential(
+        key=key, services=services, user_id=user_id, method="POST", path=REVOKE_PATH, body=body
+    )
 
 
 @pytest.mark.parametrize(
@@ -144,31 +164,54 @@ def credential(*, key: str, services: list[str], user_id: int) -> str:
     [
         (None, 401, "not_authenticated"),
         (
-            lambda topology, user_id: credential(
-                key=secrets.token_urlsafe(50), services=["leasing"], user_id=user_id
+            lambda topology, user_id: for_the_revoke(
+                secrets.token_urlsafe(50), ["leasing"], user_id
             ),
             401,
             "invalid_service_credential",
         ),
         (
-            lambda topology, user_id: credential(
-                key=topology.env["CITY_SERVICE_KEY"], services=["greeter"], user_id=user_id
+            lambda topology, user_id: for_the_revoke(
+                topology.env["CITY_SERVICE_KEY"], ["greeter"], user_id
             ),
             403,
             "service_not_allowed",
         ),
+        (
+            lambda topology, user_id: credential(
+                key=topology.env["CITY_SERVICE_KEY"],
+                services=["leasing"],
+                user_id=user_id,
+                method="GET",
+                path="/api/documents/",
+            ),
+            401,
+            "invalid_service_credential",
+        ),
+        (
+            lambda topology, user_id: for_the_revoke(
+                topology.env["CITY_SERVICE_KEY"], ["leasing"], user_id, body=b'{"reference":"x"}'
+            ),
+            401,
+            "invalid_service_credential",
+        ),
     ],
-    ids=["no credential", "forged", "a service it is not open to"],
+    ids=[
+        "no credential",
+        "forged",
+        "a service it is not open to",
+        "made for another request",
+        "made for another body",
+    ],
 )
 def test_the_same_call_without_a_valid_credential_is_refused(
     topology, manager, authorization, status, code
 ):
-    headers = {"Authorization": authorization(topology, manager["id"])} if authorization else {}
+    headers = {"Content-Type": "application/json"}
+    if authorization:
+        headers["Authorization"] = authorization(topology, manager["id"])
     response = httpx.post(
-        f"{topology.url}/api/documents/grants/revoke/",
-        json={"reference": "leasing.application:1"},
-        headers=headers,
-        timeout=30,
+        f"{topology.url}{REVOKE_PATH}", content=REVOKE_BODY, headers=headers, timeout=30
     )
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code
@@ -176,11 +219,16 @@ def test_the_same_call_without_a_valid_credential_is_refused(
 
 def test_a_valid_credential_opens_only_what_is_open_to_its_service(topology, manager, submitted):
     """The leasing service's own credential, at an endpoint not open to it: 403."""
+    path = f"/api/documents/{submitted['document']}/reprocess/"
     authorization = credential(
-        key=topology.env["CITY_SERVICE_KEY"], services=["leasing"], user_id=manager["id"]
+        key=topology.env["CITY_SERVICE_KEY"],
+        services=["leasing"],
+        user_id=manager["id"],
+        method="POST",
+        path=path,
     )
     response = httpx.post(
-        f"{topology.url}/api/documents/{submitted['document']}/reprocess/",
+        f"{topology.url}{path}",
         headers={"Authorization": authorization},
         timeout=30,
     )
