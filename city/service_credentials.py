@@ -92,7 +92,13 @@ class ServiceCall:
         path: str,
         body: bytes,
     ) -> "ServiceCall":
-        return cls(tuple(services), acting_user_id, method, path, body_digest(body))
+        return cls(
+            services=tuple(services),
+            acting_user_id=acting_user_id,
+            method=method,
+            path=path,
+            body_sha256=body_digest(body),
+        )
 
     def payload(self) -> dict:
         """What is signed."""
@@ -183,24 +189,22 @@ class ServiceCredentialAuthentication(BaseAuthentication):
         if scheme != SCHEME:
             return None  # someone's own credentials: the other classes look at them
         call = verify(token.strip())
-        sent = (request.method, request.get_full_path())
-        if (call.method, call.path) != sent:
-            raise _made_for_another(call, *sent)
+        received = f"{request.method} {request.get_full_path()}"
+        if (call.method, call.path) != (request.method, request.get_full_path()):
+            raise _made_for_another(call, received)
         _require_open_to(request, call)
         # Last, so the body is read only where a service may send one.
         if call.body_sha256 != body_digest(request.body):
-            raise _made_for_another(call, *sent, body=" with another body")
+            raise _made_for_another(call, f"{received} with another body")
         return _acting_user(call), call
 
     def authenticate_header(self, request) -> str:
         return SCHEME
 
 
-def _made_for_another(
-    call: ServiceCall, method: str, path: str, *, body: str = ""
-) -> exceptions.AuthenticationFailed:
+def _made_for_another(call: ServiceCall, received: str) -> exceptions.AuthenticationFailed:
     return _invalid(
-        f"The service credential was made for {call.method} {call.path}, not {method} {path}{body}."
+        f"The service credential was made for {call.method} {call.path}, not {received}."
     )
 
 
