@@ -147,9 +147,11 @@ _DEFAULTS = """defaults
     retry-on conn-failure empty-response response-timeout 502 503 504
     # Keep-alive to the replicas: a connection is reused by the next request, safely.
     http-reuse safe
-    # HAProxy's own errors in City's error format, like every answer a client gets.
+    # HAProxy's own errors in City's error format, like every answer a client gets. Its 503
+    # can follow a replica's own 503 to a request it retries (GET, HEAD, OPTIONS), when no
+    # replica takes the retry; any other request answered 503 here reached none.
     http-error status 502 content-type application/json string '{"error":{"code":"bad_gateway","message":"The service failed while answering; the request may have taken effect.","details":{}}}'
-    http-error status 503 content-type application/json string '{"error":{"code":"unavailable","message":"No server is available to answer; the request did not reach one. Try again shortly.","details":{}}}'
+    http-error status 503 content-type application/json string '{"error":{"code":"unavailable","message":"No server could answer; try again shortly. Only a GET, HEAD or OPTIONS request, safe to repeat, may have reached one.","details":{}}}'
     http-error status 504 content-type application/json string '{"error":{"code":"gateway_timeout","message":"The service did not answer in time; the request may have taken effect.","details":{}}}'
 """  # noqa: E501 - the log format is one line
 
