@@ -293,7 +293,7 @@ def _application_move(
     _require_state(application, action, APPLICATION_ACTIONS)
     target = APPLICATION_ACTIONS[action][1]
     if (target in UNDER_REVIEW) != (application.status in UNDER_REVIEW):
-        _share_documents(application, shared=target in UNDER_REVIEW, by=by)
+        _share_documents(application, shared=target in UNDER_REVIEW)
     try:
         with transaction.atomic():
             application = Application.objects.select_for_update().get(pk=application.pk)
@@ -305,7 +305,7 @@ def _application_move(
             _apply(application, changes)
     except IllegalStateChange:
         application.refresh_from_db()  # changed meanwhile: the grant follows what it is now
-        _share_documents(application, shared=application.status in UNDER_REVIEW, by=by)
+        _share_documents(application, shared=application.status in UNDER_REVIEW)
         raise
     logger.info("application_" + action, application_id=application.pk)
     return application
@@ -343,11 +343,14 @@ def applications_expire_stale(*, now: datetime) -> int:
     return expired
 
 
-def _share_documents(application: Application, *, shared: bool, by: AbstractBaseUser) -> None:
-    """Grant the unit's manager reading the application's documents, or end that grant."""
+def _share_documents(application: Application, *, shared: bool) -> None:
+    """Grant the unit's manager reading the application's documents, or end that grant.
+
+    Ended as the applicant, who owns the documents: that ends every grant given for the
+    application, also one to a manager the property has had since."""
     reference = f"leasing.application:{application.pk}"
     if not shared:
-        revoke_reads(reference=reference, by_user_id=by.pk)
+        revoke_reads(reference=reference, by_user_id=application.applicant_id)
     elif application.document_ids:
         grant_read(
             document_ids=application.document_ids,
