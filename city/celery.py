@@ -44,12 +44,23 @@ def _bind_request_id(task, task_id, **_):
 
 
 @signals.task_success.connect
+def _mark_succeeded_event_delivered(sender, **_):
+    # task_success is sent inside the task's run, where its request is the running one.
+    _mark_event_delivered(sender.request.id)
+
+
 @signals.task_failure.connect
-def _mark_event_delivered(sender, **_):
+def _mark_failed_event_delivered(task_id, **_):
+    # Not sender.request: on a hard time limit the worker's main process sends this, where
+    # the task has no request (its id is None); task_id is always given.
+    _mark_event_delivered(task_id)
+
+
+def _mark_event_delivered(task_id: str) -> None:
     # Imported here: the app is made before Django's models can be.
     from city.tasks import mark_delivered
 
-    mark_delivered(sender.request.id)
+    mark_delivered(task_id)
 
 
 @signals.task_postrun.connect

@@ -28,14 +28,18 @@ class LivenessSerializer(serializers.Serializer):
 
 
 class OutboxBacklogSerializer(serializers.Serializer):
-    pending = serializers.IntegerField()
+    pending = serializers.IntegerField(help_text="Events not yet handed to the broker.")
     oldest_pending_age_seconds = serializers.FloatField(allow_null=True)
+    undelivered = serializers.IntegerField(help_text="Sent, not yet run by a worker.")
+    dead_lettered = serializers.IntegerField(
+        help_text="Sent OUTBOX_REDELIVERIES_MAX times more and never run: given up on."
+    )
 
 
 class ReadinessSerializer(serializers.Serializer):
     status = serializers.CharField()
     checks = serializers.DictField(child=serializers.CharField())
-    # Events not yet sent: shown, never a reason to be unready (the relay catches up).
+    # Events waiting, in flight and given up on: shown, never a reason to be unready.
     outbox = OutboxBacklogSerializer()
 
 

@@ -5,10 +5,15 @@ transaction, so it exists exactly when the change that causes it does. Right aft
 commit the same process sends it; what that send cannot hand to the broker stays pending
 for the relay (`manage.py relay_events`, `Relay` below), which claims due events, sends
 them with the event's uuid as the task id and retries with a capped exponential backoff.
-An event may be sent twice (a relay killed between sending and marking it sent), so every
-consumer is idempotent.
+The writer and the relay each claim an event before they send it, so they do not both
+send it at once. One that no worker has run OUTBOX_REDELIVER_AFTER_SECONDS after it was
+sent is sent again, the wait doubling each time, and dead-lettered after
+OUTBOX_REDELIVERIES_MAX repeats. An event may be run twice (a relay killed between
+sending and marking it sent, a slow worker overtaken by a repeat), so every consumer is
+idempotent.
 """
 
+import functools
 import os
 import signal
 import socket
@@ -18,14 +23,14 @@ from datetime import datetime, timedelta
 from secrets import token_hex
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import Error, connection, transaction
 from django.db.models import Count, F, Min, Subquery
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
 from city.celery import app
 from city.logging import get_logger
-from city.models import OutboxEvent
+from city.models import DEAD_LETTERED, IN_FLIGHT, OutboxEvent
 
 logger = get_logger(__name__)
 
@@ -43,7 +48,8 @@ def send_task_on_commit(name: str, *, args: tuple = (), kwargs: dict | None = No
     receiver: the name alone routes the task to its service's queue. After the commit this
     process sends it at once, waiting on the broker CELERY_BROKER_SEND_TIMEOUT_SECONDS at
     most; a send that fails is logged (`event_not_sent`), not raised, and the relay sends
-    it later. With no broker the task runs in-process after the commit.
+    it later, with the transaction's other events. With no broker the task runs in-process
+    after the commit.
     """
     event = OutboxEvent.objects.create(
         task=name,
@@ -52,14 +58,62 @@ def send_task_on_commit(name: str, *, args: tuple = (), kwargs: dict | None = No
         # The relay leaves a fresh event to the process that wrote it, for this long.
         next_attempt_at=timezone.now() + timedelta(seconds=settings.OUTBOX_GRACE_SECONDS),
     )
-    transaction.on_commit(lambda: _send_after_commit(event), robust=True)
+    sends = _sends_after_this_commit()
+    if sends:
+        sends.events.append(event)
+    else:
+        transaction.on_commit(SendsAfterCommit([event]), robust=True)
 
 
-def _send_after_commit(event: OutboxEvent) -> None:
+@dataclass
+class SendsAfterCommit:
+    """The events of one transaction, sent in order once it commits. After a send the
+    broker failed (it is likely down or stalled) the rest are left to the relay, rather
+    than each holding the request another send timeout."""
+
+    events: list[OutboxEvent]
+
+    def __call__(self) -> None:
+        claimant = _claimant_name()
+        for index, event in enumerate(self.events):
+            if not _send_after_commit(event, claimant=claimant):
+                if left := len(self.events) - index - 1:
+                    logger.warning("events_left_to_relay", events=left)
+                return
+
+
+def _sends_after_this_commit() -> SendsAfterCommit | None:
+    """The sends this transaction already holds, if any (a savepoint rolled back drops
+    its own)."""
+    for _savepoints, callback, _robust in transaction.get_connection().run_on_commit:
+        if isinstance(callback, SendsAfterCommit):
+            return callback
+    return None
+
+
+def _send_after_commit(event: OutboxEvent, *, claimant: str) -> bool:
+    """Claim the event and send it; False if the broker failed the send."""
+    if not _claim_rows(OutboxEvent.objects.filter(pk=event.pk, claimed_by=""), claimant):
+        return True  # a relay took it first (a transaction that stayed open past the grace)
     try:
         publish(event)
     except PUBLISH_ERRORS as error:
-        _record_failure(event, error, claimed_by="")
+        _record_failure(event, error, claimed_by=claimant)
+        return False
+    except Exception as error:  # in-process: a task unknown here, or the task's own error
+        _record_failure(event, error, claimed_by=claimant)
+        logger.exception("event_failed_after_commit", task=event.task, event_id=str(event.uuid))
+    return True
+
+
+def _claim_rows(events, claimant: str) -> int:
+    """Claim the unsent events of `events` for OUTBOX_CLAIM_SECONDS; how many. Each row's
+    condition is asked again as it is updated, so of two claimants one wins (PostgreSQL
+    re-reads a row claimed meanwhile; SQLite writes one statement at a time)."""
+    return events.filter(sent_at__isnull=True).update(
+        claimed_by=claimant,
+        next_attempt_at=timezone.now() + timedelta(seconds=settings.OUTBOX_CLAIM_SECONDS),
+    )
 
 
 def publish(event: OutboxEvent) -> None:
@@ -70,8 +124,7 @@ def publish(event: OutboxEvent) -> None:
     """
     options = {"args": event.args, "kwargs": event.kwargs, "task_id": str(event.uuid)}
     if app.conf.task_always_eager:
-        # Web processes do not import the apps' tasks modules until asked to.
-        app.loader.import_default_modules()
+        _import_task_modules()
         task = app.tasks[event.task]  # an unknown name stays pending, not marked sent
         _mark_sent(event)
         task.apply(**options)
@@ -80,23 +133,46 @@ def publish(event: OutboxEvent) -> None:
         _mark_sent(event)
 
 
+@functools.cache
+def _import_task_modules() -> None:
+    """Web processes do not import the apps' tasks modules until asked to; once will do."""
+    app.loader.import_default_modules()
+
+
 def _mark_sent(event: OutboxEvent) -> None:
+    """Sent: to be sent again at the redelivery time unless a worker has run it by then."""
+    now = timezone.now()
     OutboxEvent.objects.filter(pk=event.pk, sent_at__isnull=True).update(
-        sent_at=timezone.now(), claimed_by=""
+        sent_at=now,
+        claimed_by="",
+        next_attempt_at=now + timedelta(seconds=redeliver_after_seconds(event.redeliveries)),
     )
     logger.info("event_sent", task=event.task, event_id=str(event.uuid))
 
 
+def redeliver_after_seconds(redeliveries: int) -> float:
+    """OUTBOX_REDELIVER_AFTER_SECONDS after the first send, twice that after the first
+    repeat, four times after the second …"""
+    return settings.OUTBOX_REDELIVER_AFTER_SECONDS * 2.0**redeliveries
+
+
 def _record_failure(event: OutboxEvent, error: Exception, *, claimed_by: str) -> None:
-    """Count the failed send and set when to try again (unless another relay took over)."""
+    """Count the failed send and set when to try again (unless it was sent after all, or
+    another relay took over)."""
     attempts = event.attempts + 1
-    retry_at = timezone.now() + timedelta(seconds=retry_delay_seconds(attempts))
-    OutboxEvent.objects.filter(pk=event.pk, sent_at__isnull=True, claimed_by=claimed_by).update(
+    retry_at = timezone.now() + timedelta(
+        seconds=backoff_seconds(attempts, cap=settings.OUTBOX_RETRY_MAX_SECONDS)
+    )
+    recorded = OutboxEvent.objects.filter(
+        pk=event.pk, sent_at__isnull=True, claimed_by=claimed_by
+    ).update(
         attempts=F("attempts") + 1,
         last_error=f"{type(error).__name__}: {error}"[:LAST_ERROR_MAX_LENGTH],
         next_attempt_at=retry_at,
         claimed_by="",
     )
+    if not recorded:
+        return
     logger.warning(
         "event_not_sent",
         task=event.task,
@@ -107,12 +183,21 @@ def _record_failure(event: OutboxEvent, error: Exception, *, claimed_by: str) ->
     )
 
 
-def retry_delay_seconds(attempts: int) -> float:
-    """1, 2, 4, 8 … seconds after the 1st, 2nd, 3rd, 4th … failure, up to the cap."""
-    return min(float(settings.OUTBOX_RETRY_MAX_SECONDS), 2.0 ** (attempts - 1))
+def backoff_seconds(failures: int, *, cap: float) -> float:
+    """1, 2, 4, 8 … seconds after the 1st, 2nd, 3rd, 4th … failure, up to `cap`."""
+    return min(float(cap), 2.0 ** (failures - 1))
 
 
 # --- the relay --------------------------------------------------------------------------
+
+
+def pause_seconds(failed_passes: int) -> float:
+    """The relay's pause after a pass: OUTBOX_POLL_SECONDS after one that went well, else
+    1, 2, 4 … seconds up to OUTBOX_RELAY_PAUSE_MAX_SECONDS (not the events' own, longer
+    cap: a backlog goes soon after the broker is back)."""
+    if not failed_passes:
+        return settings.OUTBOX_POLL_SECONDS
+    return backoff_seconds(failed_passes, cap=settings.OUTBOX_RELAY_PAUSE_MAX_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -121,7 +206,7 @@ class Pass:
     failed: int
 
 
-def _relay_name() -> str:
+def _claimant_name() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{token_hex(4)}"
 
 
@@ -136,7 +221,7 @@ class Relay:
     """
 
     batch_size: int = field(default_factory=lambda: settings.OUTBOX_BATCH_SIZE)
-    name: str = field(default_factory=_relay_name)
+    name: str = field(default_factory=_claimant_name)
     _stopping: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
     _pruned_at: float = field(default=float("-inf"), init=False, repr=False)
 
@@ -149,24 +234,22 @@ class Relay:
             signal.signal(signum, self.stop)
 
     def run_forever(self) -> None:
-        """Relay until stopped: a pass, then a pause (longer after each failed pass)."""
+        """Relay until stopped: a pass, then a pause (longer after each failed pass, up to
+        OUTBOX_RELAY_PAUSE_MAX_SECONDS)."""
         logger.info("relay_started", relay=self.name, batch_size=self.batch_size)
         failed_passes = 0
         while not self._stopping.is_set():
             failed_passes = 0 if self.try_once() else failed_passes + 1
-            pause = (
-                retry_delay_seconds(failed_passes)
-                if failed_passes
-                else settings.OUTBOX_POLL_SECONDS
-            )
-            self._stopping.wait(pause)
+            self._stopping.wait(pause_seconds(failed_passes))
         logger.info("relay_stopped", relay=self.name)
 
     def try_once(self) -> bool:
         """A pass; False if a send failed or the database did not answer."""
         try:
             return not self.run_once().failed
-        except DatabaseError as error:  # the database restarting: reconnect, try again
+        # Any database error, InterfaceError ("connection already closed") included: the
+        # database restarting. Reconnect, try again.
+        except Error as error:
             logger.warning("relay_database_error", relay=self.name, error=str(error))
             connection.close()
             return False
@@ -188,15 +271,9 @@ class Relay:
 
     def claim(self) -> list[OutboxEvent]:
         """Take up to batch_size due events for OUTBOX_CLAIM_SECONDS; the oldest first."""
-        now = timezone.now()
-        due = OutboxEvent.objects.filter(sent_at__isnull=True, next_attempt_at__lte=now)
+        due = OutboxEvent.objects.filter(sent_at__isnull=True, next_attempt_at__lte=timezone.now())
         oldest = due.order_by("id").values("pk")[: self.batch_size]
-        # Due is asked again of each row as it is updated, so a row another relay claimed
-        # meanwhile is left alone (PostgreSQL re-reads it; SQLite writes one at a time).
-        due.filter(pk__in=Subquery(oldest)).update(
-            claimed_by=self.name,
-            next_attempt_at=now + timedelta(seconds=settings.OUTBOX_CLAIM_SECONDS),
-        )
+        _claim_rows(due.filter(pk__in=Subquery(oldest)), self.name)
         return list(OutboxEvent.objects.filter(claimed_by=self.name, sent_at__isnull=True))
 
     def _send(self, batch: list[OutboxEvent]) -> tuple[int, int]:
@@ -235,21 +312,34 @@ def mark_delivered(task_id: str) -> None:
 
 
 def outbox_resend_undelivered(*, now: datetime | None = None) -> int:
-    """Events sent OUTBOX_REDELIVER_AFTER_SECONDS ago that no worker has run: pending
-    again, for the relay (the consumers are idempotent); how many."""
+    """Events that no worker has run by their redelivery time: pending again, for the
+    relay (the consumers are idempotent), or dead-lettered once sent again
+    OUTBOX_REDELIVERIES_MAX times; how many were made pending."""
     now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.OUTBOX_REDELIVER_AFTER_SECONDS)
-    undelivered = OutboxEvent.objects.filter(sent_at__lt=cutoff, delivered_at__isnull=True)
-    resent = undelivered.update(sent_at=None, next_attempt_at=now, claimed_by="")
+    overdue = OutboxEvent.objects.filter(IN_FLIGHT, next_attempt_at__lte=now)
+    limit = settings.OUTBOX_REDELIVERIES_MAX
+    for event in overdue.filter(redeliveries__gte=limit):
+        logger.error(
+            "event_dead_lettered",
+            task=event.task,
+            event_id=str(event.uuid),
+            sent_at=event.sent_at.isoformat(),
+            redeliveries=event.redeliveries,
+        )
+    overdue.filter(redeliveries__gte=limit).update(dead_lettered_at=now)
+    resent = overdue.update(
+        sent_at=None, redeliveries=F("redeliveries") + 1, next_attempt_at=now, claimed_by=""
+    )
     if resent:
         logger.warning("events_not_delivered", events=resent)
     return resent
 
 
 def outbox_prune(*, now: datetime | None = None) -> int:
-    """Delete events sent more than OUTBOX_RETENTION_HOURS ago; how many."""
+    """Delete events delivered more than OUTBOX_RETENTION_HOURS ago; how many. Pending,
+    sent and dead-lettered events are never deleted."""
     cutoff = (now or timezone.now()) - timedelta(hours=settings.OUTBOX_RETENTION_HOURS)
-    pruned, _ = OutboxEvent.objects.filter(sent_at__lt=cutoff).delete()
+    pruned, _ = OutboxEvent.objects.filter(delivered_at__lt=cutoff).delete()
     if pruned:
         logger.info("outbox_pruned", events=pruned)
     return pruned
@@ -260,14 +350,22 @@ def outbox_prune(*, now: datetime | None = None) -> int:
 
 @dataclass(frozen=True)
 class Backlog:
-    pending: int
+    pending: int  # not yet handed to the broker
     oldest_pending_age_seconds: float | None
+    undelivered: int  # handed to the broker, not yet run by a worker
+    dead_lettered: int  # sent OUTBOX_REDELIVERIES_MAX times more and never run: given up
 
 
 def outbox_backlog() -> Backlog:
-    """Events not yet sent, and how long the oldest has waited."""
+    """Events not yet sent (and how long the oldest has waited), sent and not yet run,
+    and given up on."""
     pending = OutboxEvent.objects.filter(sent_at__isnull=True)
     summary = pending.aggregate(count=Count("pk"), oldest=Min("created_at"))
     oldest = summary["oldest"]
     age = round((timezone.now() - oldest).total_seconds(), 1) if oldest else None
-    return Backlog(pending=summary["count"], oldest_pending_age_seconds=age)
+    return Backlog(
+        pending=summary["count"],
+        oldest_pending_age_seconds=age,
+        undelivered=OutboxEvent.objects.filter(IN_FLIGHT).count(),
+        dead_lettered=OutboxEvent.objects.filter(DEAD_LETTERED).count(),
+    )

@@ -73,6 +73,13 @@ class OutboxPanelSerializer(PanelSerializer):
     oldest_seconds = serializers.IntegerField(
         required=False, allow_null=True, help_text="How long the oldest of them has waited."
     )
+    undelivered = serializers.IntegerField(
+        required=False, help_text="Events handed to the broker that no worker has run yet."
+    )
+    dead_lettered = serializers.IntegerField(
+        required=False,
+        help_text="Events sent OUTBOX_REDELIVERIES_MAX times more and never run: given up on.",
+    )
 
 
 class SupervisedProcessSerializer(serializers.Serializer):

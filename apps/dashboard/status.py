@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 from django.conf import settings
-from django.db import DatabaseError
 from django.utils import timezone
 
 from apps.dashboard import sources
@@ -99,10 +98,13 @@ def _processes_panel() -> dict:
 
 
 def _outbox_panel() -> dict:
-    """Events between services not yet handed to the broker (the relay sends them)."""
-    try:
-        backlog = outbox_backlog()
-    except DatabaseError as error:
-        raise sources.SourceUnavailable(f"The database does not answer: {error}") from error
+    """Events between services not yet handed to the broker (the relay sends them), sent
+    and not yet run by a worker, and given up on (dead-lettered)."""
+    backlog = outbox_backlog()
     age = backlog.oldest_pending_age_seconds
-    return {"pending": backlog.pending, "oldest_seconds": None if age is None else int(age)}
+    return {
+        "pending": backlog.pending,
+        "oldest_seconds": None if age is None else int(age),
+        "undelivered": backlog.undelivered,
+        "dead_lettered": backlog.dead_lettered,
+    }

@@ -388,17 +388,26 @@ OUTBOX_GRACE_SECONDS = env.float("OUTBOX_GRACE_SECONDS", default=10.0)
 OUTBOX_CLAIM_SECONDS = env.float("OUTBOX_CLAIM_SECONDS", default=60.0)
 # A failed send is tried again after 1, 2, 4 … seconds, never more than this apart.
 OUTBOX_RETRY_MAX_SECONDS = env.float("OUTBOX_RETRY_MAX_SECONDS", default=300.0)
+# The relay pauses 1, 2, 4 … seconds after each pass that failed, never longer than this:
+# once the broker is back, the backlog goes within this long.
+OUTBOX_RELAY_PAUSE_MAX_SECONDS = env.float("OUTBOX_RELAY_PAUSE_MAX_SECONDS", default=30.0)
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
 # How often an idle relay looks for due events.
 OUTBOX_POLL_SECONDS = env.float("OUTBOX_POLL_SECONDS", default=1.0)
 # An event sent this long ago that no worker has run yet is sent again: Redis hands a
 # message to a worker (BRPOP) before the worker records it as unacknowledged, so one
-# killed in between loses it. Default: the visibility timeout plus the hard time limit.
+# killed in between loses it. Default: the visibility timeout plus the hard time limit,
+# plus a margin for kombu's 10 s restore interval and for time spent queued.
 OUTBOX_REDELIVER_AFTER_SECONDS = env.float(
     "OUTBOX_REDELIVER_AFTER_SECONDS",
-    default=CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] + CELERY_TASK_TIME_LIMIT,
+    default=CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] + CELERY_TASK_TIME_LIMIT + 30,
 )
-# Sent events are kept this long (to look into what was sent), then deleted by the relay.
+# Each time it is sent again the wait doubles; an event still not run after this many
+# repeats is dead-lettered: no longer sent, shown in /readyz and the dashboard, logged as
+# an error (`event_dead_lettered`), for an operator to look into.
+OUTBOX_REDELIVERIES_MAX = env.int("OUTBOX_REDELIVERIES_MAX", default=3)
+# Delivered events are kept this long (to look into what was sent), then deleted by the
+# relay; undelivered ones (pending, sent, dead-lettered) never are.
 OUTBOX_RETENTION_HOURS = env.float("OUTBOX_RETENTION_HOURS", default=168.0)
 
 # --- Documents --------------------------------------------------------------------------

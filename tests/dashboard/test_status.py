@@ -107,20 +107,34 @@ def test_page_shows_every_panel_available_with_the_document_counts(
     assert "Unavailable" not in html
 
 
-def test_outbox_panel_shows_the_events_waiting_and_how_long_the_oldest_has(client, api, db):
-    assert read_status(api)["outbox"] == {"available": True, "pending": 0, "oldest_seconds": None}
-    assert "Every event between services has been sent." in page_section(
-        client.get("/").content.decode(), "outbox"
-    )
+def test_outbox_panel_shows_the_events_waiting_in_flight_and_given_up_on(client, api, db):
+    assert read_status(api)["outbox"] == {
+        "available": True,
+        "pending": 0,
+        "oldest_seconds": None,
+        "undelivered": 0,
+        "dead_lettered": 0,
+    }
+    outbox = page_section(client.get("/").content.decode(), "outbox")
+    assert "Every event between services has been sent." in outbox
+    assert "0 sent, not yet run by a worker." in outbox
+    assert "given up on" not in outbox
     now = timezone.now()
     for age in (timedelta(minutes=5), timedelta(seconds=3)):
         event = OutboxEvent.objects.create(task="greeter.welcome_resident", next_attempt_at=now)
         OutboxEvent.objects.filter(pk=event.pk).update(created_at=now - age)
-    OutboxEvent.objects.create(task="greeter.welcome_resident", next_attempt_at=now, sent_at=now)
+    for _ in range(3):
+        OutboxEvent.objects.create(
+            task="greeter.welcome_resident", next_attempt_at=now, sent_at=now
+        )
+    OutboxEvent.objects.filter(pk=OutboxEvent.objects.last().pk).update(dead_lettered_at=now)
     panel = read_status(api)["outbox"]
     assert (panel["pending"], panel["oldest_seconds"] // 60) == (2, 5)
+    assert (panel["undelivered"], panel["dead_lettered"]) == (2, 1)
     outbox = page_section(client.get("/").content.decode(), "outbox")
     assert "2 events between services waiting to be sent, the oldest for 5 min." in outbox
+    assert "2 sent, not yet run by a worker." in outbox
+    assert "1 event given up on: sent again and again, never run" in outbox
 
 
 def test_processes_panel_shows_the_split_topologys_restarts(client, api, db, settings, tmp_path):

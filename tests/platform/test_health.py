@@ -17,7 +17,12 @@ def test_readiness_checks_the_database(api):
     assert response.json() == {
         "status": "ready",
         "checks": {"database": "ok"},
-        "outbox": {"pending": 0, "oldest_pending_age_seconds": None},
+        "outbox": {
+            "pending": 0,
+            "oldest_pending_age_seconds": None,
+            "undelivered": 0,
+            "dead_lettered": 0,
+        },
     }
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 import redis
+from celery import signals
 from django.db import connection, transaction
 from django.utils import timezone
 from structlog.testing import capture_logs
@@ -17,9 +18,11 @@ from apps.greeter.models import Welcome
 from city.models import OutboxEvent
 from city.tasks import (
     Relay,
+    backoff_seconds,
+    mark_delivered,
     outbox_backlog,
     outbox_prune,
-    retry_delay_seconds,
+    pause_seconds,
     send_task_on_commit,
 )
 from tests import servers
@@ -135,6 +138,60 @@ def test_an_event_the_broker_refuses_stays_pending_for_the_relay_with_the_error(
     assert not [log for log in logs if log["event"] == "event_sent"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_after_a_failed_send_the_rest_of_the_commits_events_are_left_to_the_relay(
+    refused_broker,
+):
+    with capture_logs() as logs, transaction.atomic():
+        for lease_id in (1, 2, 3):
+            send_task_on_commit(WELCOME, kwargs={"user_id": 7, "lease_id": lease_id})
+    first, *rest = OutboxEvent.objects.all()
+    assert (first.sent_at, first.attempts) == (None, 1)
+    # Not tried (each would have waited the send timeout on a stalled broker).
+    assert [(e.sent_at, e.attempts, e.last_error, e.claimed_by) for e in rest] == [
+        (None, 0, "", "")
+    ] * 2
+    assert [log["event"] for log in logs] == ["event_not_sent", "events_left_to_relay"]
+    assert logs[1]["events"] == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_a_relay_claimed_before_its_writer_sent_it_is_sent_by_the_relay_alone(
+    broker_url,
+):
+    relay = Relay()
+    with transaction.atomic():
+        # The relay's pass lands between the commit and the writer's send.
+        transaction.on_commit(relay.claim)
+        send_task_on_commit(WELCOME, kwargs={"user_id": 3, "lease_id": 30})
+        # The transaction stayed open past the writer's grace: the event is due.
+        OutboxEvent.objects.update(next_attempt_at=timezone.now())
+    event = OutboxEvent.objects.get()
+    assert (event.sent_at, event.claimed_by) == (None, relay.name)
+    assert queued_messages(broker_url, "greeter") == []  # the writer left it to the relay
+    assert relay.run_once().sent == 1
+    assert len(queued_messages(broker_url, "greeter")) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_its_writer_is_sending_is_not_claimed_by_a_relay(broker_url):
+    claimed_during_the_send = []
+
+    def relay_pass(**_):  # a relay's pass while the writer's send is under way
+        claimed_during_the_send.append(Relay().claim())
+
+    signals.before_task_publish.connect(relay_pass)
+    try:
+        with transaction.atomic():
+            send_task_on_commit(WELCOME, kwargs={"user_id": 3, "lease_id": 31})
+            OutboxEvent.objects.update(next_attempt_at=timezone.now())  # past its grace
+    finally:
+        signals.before_task_publish.disconnect(relay_pass)
+    assert claimed_during_the_send == [[]]
+    assert len(queued_messages(broker_url, "greeter")) == 1
+    assert not OutboxEvent.objects.filter(sent_at=None).exists()
+
+
 # --- the relay --------------------------------------------------------------------------
 
 
@@ -172,9 +229,15 @@ def test_a_failed_send_backs_off_and_gives_the_rest_of_the_batch_back(refused_br
         assert event.next_attempt_at <= timezone.now()
 
 
-def test_the_backoff_doubles_from_one_second_up_to_its_cap(settings):
-    settings.OUTBOX_RETRY_MAX_SECONDS = 60
-    assert [retry_delay_seconds(n) for n in (1, 2, 3, 4, 6, 7, 30)] == [1, 2, 4, 8, 32, 60, 60]
+def test_the_backoff_doubles_from_one_second_up_to_its_cap():
+    assert [backoff_seconds(n, cap=60) for n in (1, 2, 3, 4, 6, 7, 30)] == [1, 2, 4, 8, 32, 60, 60]
+
+
+def test_the_relays_pause_after_failed_passes_has_its_own_shorter_cap(settings):
+    settings.OUTBOX_POLL_SECONDS = 0.5
+    settings.OUTBOX_RETRY_MAX_SECONDS = 300
+    settings.OUTBOX_RELAY_PAUSE_MAX_SECONDS = 30
+    assert [pause_seconds(n) for n in (0, 1, 2, 5, 6, 9, 40)] == [0.5, 1, 2, 16, 30, 30, 30]
 
 
 @pytest.mark.django_db
@@ -243,16 +306,22 @@ def test_a_database_error_fails_the_pass_and_the_relay_carries_on_once_it_is_ove
 
 
 @pytest.mark.django_db
-def test_sent_events_are_pruned_after_the_retention_and_pending_ones_never(settings):
+def test_delivered_events_are_pruned_after_the_retention_and_undelivered_ones_never(settings):
     settings.OUTBOX_RETENTION_HOURS = 24
-    old_sent, recent_sent, old_pending = due_events(3)
+    settings.OUTBOX_REDELIVER_AFTER_SECONDS = 3600
+    old, recent, old_sent, old_dead, old_pending = due_events(5)
     now = timezone.now()
-    OutboxEvent.objects.filter(pk=old_sent.pk).update(sent_at=now - timedelta(hours=25))
-    OutboxEvent.objects.filter(pk=recent_sent.pk).update(sent_at=now - timedelta(hours=23))
-    OutboxEvent.objects.filter(pk=old_pending.pk).update(created_at=now - timedelta(days=30))
+    long_ago = now - timedelta(days=30)
+    OutboxEvent.objects.exclude(pk=recent.pk).update(created_at=long_ago)
+    OutboxEvent.objects.exclude(pk=old_pending.pk).update(sent_at=long_ago)
+    OutboxEvent.objects.filter(pk=old.pk).update(delivered_at=now - timedelta(hours=25))
+    OutboxEvent.objects.filter(pk=recent.pk).update(delivered_at=now - timedelta(hours=23))
+    OutboxEvent.objects.filter(pk=old_dead.pk).update(dead_lettered_at=long_ago)
     assert outbox_prune() == 1
     assert set(OutboxEvent.objects.values_list("pk", flat=True)) == {
-        recent_sent.pk,
+        recent.pk,
+        old_sent.pk,  # sent, never run: to be sent again, not deleted
+        old_dead.pk,
         old_pending.pk,
     }
 
@@ -261,11 +330,16 @@ def test_sent_events_are_pruned_after_the_retention_and_pending_ones_never(setti
 def test_readiness_shows_the_backlog_and_stays_ready_however_large(api):
     oldest, *_others = due_events(3)
     OutboxEvent.objects.filter(pk=oldest.pk).update(created_at=timezone.now() - timedelta(hours=2))
-    OutboxEvent.objects.create(task=WELCOME, next_attempt_at=timezone.now(), sent_at=timezone.now())
+    now = timezone.now()
+    _in_flight, delivered, dead = (
+        OutboxEvent.objects.create(task=WELCOME, next_attempt_at=now, sent_at=now) for _ in range(3)
+    )
+    mark_delivered(str(delivered.uuid))
+    OutboxEvent.objects.filter(pk=dead.pk).update(dead_lettered_at=now)
     response = api.get("/readyz")
     assert response.status_code == 200
     backlog = response.json()["outbox"]
-    assert backlog["pending"] == 3
+    assert (backlog["pending"], backlog["undelivered"], backlog["dead_lettered"]) == (3, 1, 1)
     assert 7190 < backlog["oldest_pending_age_seconds"] < 7300
     assert outbox_backlog().pending == 3
 

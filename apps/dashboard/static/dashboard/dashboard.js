@@ -97,9 +97,20 @@ function outbox(panel) {
   const waiting = panel.pending
     ? `${panel.pending} event${panel.pending === 1 ? "" : "s"} between services waiting to be sent, the oldest for ${duration(panel.oldest_seconds)}.`
     : "Every event between services has been sent.";
+  const dead = panel.dead_lettered
+    ? [
+        h(
+          "p",
+          { class: "outbox dead", "data-dead-lettered": String(panel.dead_lettered) },
+          `${panel.dead_lettered} event${panel.dead_lettered === 1 ? "" : "s"} given up on: sent again and again, never run (dead-lettered; see the relay's log).`,
+        ),
+      ]
+    : [];
   return [
     h("p", { class: "outbox", "data-pending": String(panel.pending) }, waiting),
-    h("p", { class: "note" }, "The relay sends what the broker could not take at once."),
+    h("p", { class: "outbox", "data-undelivered": String(panel.undelivered) }, `${panel.undelivered} sent, not yet run by a worker.`),
+    ...dead,
+    h("p", { class: "note" }, "The relay sends what the broker could not take at once, and again what no worker ran."),
   ];
 }
 
