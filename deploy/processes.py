@@ -8,6 +8,7 @@ log driver would take it; the log's tail is what explains a process that failed 
 
 import ctypes
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -157,7 +158,11 @@ _LIBC = ctypes.CDLL(None, use_errno=True)  # loaded here: a forked child should 
 
 def _dying_with(parent: int) -> Callable[[], None]:
     def in_the_child() -> None:
-        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+            # It would outlive its parent: it does not start, and its log says why.
+            reason = os.strerror(ctypes.get_errno())
+            os.write(2, f"prctl(PR_SET_PDEATHSIG, SIGKILL) failed: {reason}\n".encode())
+            os._exit(1)
         if os.getppid() != parent:  # the parent died before the request was made
             os._exit(1)
 
@@ -183,21 +188,31 @@ def kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
+def end(
+    popen: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT_SECONDS
+) -> None:
+    """Signal the whole group (SIGTERM lets gunicorn and Celery finish what they are
+    doing) and wait up to `timeout` for the process to exit, then SIGKILL what is left of
+    the group. The process is left unreaped, its zombie holding the group's id (`exited`),
+    until `popen.wait()`; one reaped already is left alone: its group's id may be another's."""
+    if popen.returncode is not None:
+        return
+    with suppress(ProcessLookupError):
+        os.killpg(popen.pid, sig)
+    pidfd = os.pidfd_open(popen.pid)  # readable once the process exits; reaps nothing
+    try:
+        select.select([pidfd], [], [], timeout)
+    finally:
+        os.close(pidfd)
+    kill_group(popen.pid)
+
+
 def stop(
     popen: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT_SECONDS
 ) -> int:
-    """Signal the whole group (SIGTERM lets gunicorn and Celery finish what they are
-    doing), SIGKILL it if it is still there after `timeout`; its exit code."""
-    if popen.poll() is None:
-        try:
-            os.killpg(popen.pid, sig)
-            popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(popen.pid, signal.SIGKILL)
-            popen.wait()
-        except ProcessLookupError:
-            popen.wait()
-    return popen.returncode
+    """End the whole group (`end`) and reap the process; its exit code."""
+    end(popen, sig, timeout)
+    return popen.wait()
 
 
 def log_tail(log: Path, chars: int = 3000) -> str:
@@ -258,8 +273,13 @@ class Watchdog:
     """
 
     def __init__(self, log: Path):
+        self._log = log
+        self._groups: set[int] = set()  # what it was told, to tell a watchdog started again
+        self._spawn()
+
+    def _spawn(self) -> None:
         readable, self._writable = os.pipe()  # non-inheritable: no other child holds it open
-        with log.open("ab") as out:
+        with self._log.open("ab") as out:
             self.popen = subprocess.Popen(
                 [sys.executable, "-m", "deploy.processes", "watchdog"],
                 stdin=readable,
@@ -271,13 +291,28 @@ class Watchdog:
         os.close(readable)
 
     def watch(self, pgid: int) -> None:
+        self._groups.add(pgid)
         self._tell(f"+{pgid}")
 
     def forget(self, pgid: int) -> None:
+        """The group is gone: forget it before its id can be reused (before its leader is
+        reaped), or the watchdog would kill whatever group has the id then."""
+        self._groups.discard(pgid)
         self._tell(f"-{pgid}")
 
+    def keep_alive(self) -> bool:
+        """Start the watchdog again if it died, telling it every group it watches; whether
+        it had died."""
+        if self.popen.poll() is None:
+            return False
+        self.close()
+        self._spawn()
+        for pgid in self._groups:
+            self._tell(f"+{pgid}")
+        return True
+
     def _tell(self, line: str) -> None:
-        with suppress(BrokenPipeError):  # the watchdog died; its keeper starts another
+        with suppress(BrokenPipeError):  # the watchdog died; keep_alive starts another
             os.write(self._writable, f"{line}\n".encode())
 
     def close(self) -> None:
@@ -295,7 +330,8 @@ def _watch_groups() -> None:
             groups.add(pgid)
         else:
             groups.discard(pgid)
-    for pgid in groups:
+    for pgid in groups:  # none once every process was stopped
+        print(f"end of input: SIGKILL to process group {pgid}", flush=True)
         kill_group(pgid)
 
 

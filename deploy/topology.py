@@ -77,15 +77,32 @@ class Process:
     restarts: int = 0
     last_exit_code: int | None = None  # negative: the signal that ended it
     started_at: float | None = None  # epoch seconds
+    watchdog: processes.Watchdog | None = None  # kills its group if the topology dies
 
-    def start(self) -> None:
+    def start(self, watchdog: processes.Watchdog) -> None:
+        """Start it, its group watched by `watchdog` (see processes.Watchdog)."""
         self.popen = processes.start(self.command, env=self.env, log=self.log, die_with_parent=True)
+        self.watchdog = watchdog
+        watchdog.watch(self.popen.pid)
         self.state, self.started_at = "running", time.time()
 
     def stop(self) -> None:
-        if self.popen:
-            self.last_exit_code = processes.stop(self.popen)
-        self.state = "stopped"
+        """Stop it if it runs (SIGTERM to its group, SIGKILL after a while). A failed process
+        stays failed, so the last supervisor.json still says which one failed."""
+        if self.state == "running":
+            processes.end(self.popen)
+            self._reap()
+        if self.state != "failed":
+            self.state = "stopped"
+
+    def reap_exited(self) -> None:
+        """It exited: what is left of its group is SIGKILLed, and it is reaped."""
+        processes.kill_group(self.popen.pid)  # its zombie still holds the group's id
+        self._reap()
+
+    def _reap(self) -> None:
+        self.watchdog.forget(self.popen.pid)  # before the wait: its zombie holds the id
+        self.last_exit_code = self.popen.wait()
 
     def status(self) -> dict:
         """As supervisor.json shows it (pid and pgid are the same: its own session)."""
@@ -99,10 +116,6 @@ class Process:
             "last_exit": None if self.last_exit_code is None else _exit(self.last_exit_code),
             "started_at": self.started_at,
         }
-
-    @property
-    def running(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
 
 
 class Topology:
@@ -191,26 +204,13 @@ class Topology:
 
     def launch(self, process: Process) -> None:
         """Start `process`, its group watched by the watchdog (see processes.Watchdog)."""
-        if process.popen:
-            self._watchdog.forget(process.popen.pid)
-        process.start()
-        self._watchdog.watch(process.popen.pid)
+        process.start(self._watchdog)
         self.write_status()
 
     def keep_watchdog(self) -> None:
         """Start the watchdog again if it died, telling it every group it must watch."""
-        if self._watchdog.popen.poll() is None:
-            return
-        print("The watchdog exited; starting another.", flush=True)
-        self._watchdog.close()
-        self._watchdog = processes.Watchdog(self.state / "logs" / "watchdog.log")
-        for process in self.processes.values():
-            if process.running:
-                self._watchdog.watch(process.popen.pid)
-
-    def forget(self, process: Process) -> None:
-        """`process` exited: the watchdog no longer has its group to kill."""
-        self._watchdog.forget(process.popen.pid)
+        if self._watchdog.keep_alive():
+            print("The watchdog exited; started another.", flush=True)
 
     def write_status(self) -> None:
         """supervisor.json, replaced whole (written aside, then renamed): a reader never
@@ -369,9 +369,9 @@ class Topology:
     def revive(self, name: str) -> None:
         """Start a process (one that was stopped or died) again; a replica, until it is UP."""
         process = self.processes[name]
-        process.stop()  # reaps it, if it died
+        process.stop()  # if it still runs
         self.launch(process)
-        if name in {replica.name for replica in self.replicas()}:
+        if self.is_replica(name):
             self._wait_for(lambda: name in self.replicas_up(), f"{name} up")
 
     def is_replica(self, name: str) -> bool:
@@ -457,10 +457,10 @@ class Topology:
 
     def _fail_if_a_process_died(self) -> None:
         for process in self.processes.values():
-            if process.popen and process.popen.poll() is not None:
-                code = process.popen.returncode
-                tail = processes.log_tail(process.log)
-                raise processes.ProcessFailed(f"{process.name} exited ({code}):\n{tail}")
+            if process.popen and processes.exited(process.popen):
+                process.stop()  # reaps it, and what is left of its group
+                how, tail = _exit(process.last_exit_code), processes.log_tail(process.log)
+                raise processes.ProcessFailed(f"{process.name} exited ({how}):\n{tail}")
 
 
 class Supervisor:
@@ -500,9 +500,7 @@ class Supervisor:
             self._haproxy_to_tell = not self.topology.route_around_the_missing()
 
     def _exited(self, process: Process, now: float) -> None:
-        processes.kill_group(process.popen.pid)  # its zombie still holds the group's id
-        process.last_exit_code = process.popen.wait()
-        self.topology.forget(process)
+        process.reap_exited()
         if self.topology.is_replica(process.name):
             self.topology.route_around(process.name)
         how = _exit(process.last_exit_code)

@@ -156,6 +156,28 @@ def nothing_left_of(split: Split) -> bool:
     )
 
 
+def groups_the_watchdog_killed(split: Split) -> set[int]:
+    """The groups still registered when the watchdog's input ended, as its log names them."""
+    lines = (split.state_dir / "logs" / "watchdog.log").read_text().splitlines()
+    return {int(line.rsplit(" ", 1)[1]) for line in lines if "SIGKILL to process group" in line}
+
+
+def kill_until_failed(split: Split, name: str) -> set[int]:
+    """SIGKILL each new process of `name` until the supervisor leaves it failed; their pids."""
+    killed_pids = set()
+
+    def kill_each_new_one() -> bool:
+        entry = split.status()[name]
+        if entry["state"] == "running" and entry["pid"] not in killed_pids:
+            killed_pids.add(entry["pid"])
+            os.killpg(entry["pgid"], signal.SIGKILL)
+        return entry["state"] == "failed"
+
+    # Backoffs 0.5 + 1 + 2 + 4 + 8 s between the six deaths.
+    servers.wait_until(kill_each_new_one, timeout=60, what=f"{name} failed")
+    return killed_pids
+
+
 def answers_cut_short(split: Split, server: str) -> int:
     """Answers the server died while sending, after HAProxy had passed their start on
     (logged with termination SD): no proxy can replay those."""
@@ -189,17 +211,7 @@ def test_a_replica_killed_whole_under_load_is_restarted_and_no_get_fails(split):
 
 
 def test_a_process_that_keeps_dying_is_left_failed_and_the_rest_serves(split):
-    killed_pids = set()
-
-    def kill_each_new_leasing_2() -> bool:
-        entry = split.status()["leasing-2"]
-        if entry["state"] == "running" and entry["pid"] not in killed_pids:
-            killed_pids.add(entry["pid"])
-            os.killpg(entry["pgid"], signal.SIGKILL)
-        return entry["state"] == "failed"
-
-    # Backoffs 0.5 + 1 + 2 + 4 + 8 s between the six deaths.
-    servers.wait_until(kill_each_new_leasing_2, timeout=60, what="leasing-2 failed")
+    killed_pids = kill_until_failed(split, "leasing-2")
 
     failed = split.status()["leasing-2"]
     assert (failed["restarts"], len(killed_pids)) == (5, 6)
@@ -241,12 +253,23 @@ def test_the_topology_killed_with_sigkill_takes_every_process_with_it(tmp_path):
         split.popen.kill()
         split.popen.wait(STOP_TIMEOUT_SECONDS)
         servers.wait_until(lambda: nothing_left_of(split), timeout=10, what="nothing left")
+        # It was the watchdog: every group it killed was one running.
+        assert groups_the_watchdog_killed(split) == {
+            entry["pgid"] for entry in split.status().values()
+        }
 
 
-def test_sigterm_stops_the_topology_gracefully_leaving_nothing(tmp_path):
+def test_sigterm_stops_the_topology_gracefully_leaving_the_watchdog_nothing_to_kill(tmp_path):
+    """Every group is forgotten once gone, stopped or dead: a watchdog that killed the group
+    ids it still held at the end could kill another's group, given one of those ids. What
+    failed is still said failed after the stop."""
     with split_topology(tmp_path) as split:
+        kill_until_failed(split, "leasing-2")
         split.popen.send_signal(signal.SIGTERM)
         assert split.popen.wait(STOP_TIMEOUT_SECONDS) == 0
         assert split.said("Stopped.")
-        assert {entry["state"] for entry in split.status().values()} == {"stopped"}
+        states = {name: entry["state"] for name, entry in split.status().items()}
+        assert states.pop("leasing-2") == "failed"
+        assert set(states.values()) == {"stopped"}
         assert nothing_left_of(split)
+        assert groups_the_watchdog_killed(split) == set()
