@@ -1,8 +1,9 @@
-"""How the available-units search grows with the data: 10,000 units, then 100,000.
+"""How the available-units search grows with the data: 1,000 units, 10,000, 100,000.
 
 Seeds units with ten leases each (bulk inserts, through the real schema with its
-double-booking constraint), times the search as the API runs it (the count and the first
-page, cheapest first) and prints the ratio of the two sizes: the cost of ten times more data.
+double-booking constraint), times the search as the API runs it (the first page, cheapest
+first; and, for comparison, counting every match) and prints the ratio of each size to the
+one before: the cost of ten times more data.
 
     python -m bench.availability                       # a temporary SQLite file
     python -m bench.availability --postgres postgres://postgres@127.0.0.1:5432/city_bench
@@ -30,7 +31,8 @@ from tqdm import tqdm
 from bench.report import Row
 
 REPO = Path(__file__).resolve().parent.parent
-SIZES = (10_000, 100_000)
+SIZES = (1_000, 10_000, 100_000)
+QUICK_SIZES = (1_000, 10_000)
 LEASES_PER_UNIT = 10
 UNITS_PER_PROPERTY = 10
 BATCH = 5_000
@@ -50,9 +52,7 @@ def main() -> None:
     parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL URL (db city_bench…)")
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per search")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--sizes", type=int, nargs=2, default=SIZES, metavar=("SMALL", "LARGE"), help="units"
-    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=SIZES, help="units, ascending")
     parser.add_argument("--json", action="store_true", help="print the timings as JSON")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="city-bench-") as tmp:
@@ -93,7 +93,7 @@ def _setup_django() -> None:
     call_command("migrate", verbosity=0)
 
 
-def _measure(*, sizes: tuple[int, int], repeat: int, rng: random.Random) -> dict:
+def _measure(*, sizes: tuple[int, ...], repeat: int, rng: random.Random) -> dict:
     """Seed up to each size in turn and time every search there."""
     from django.db import connection
 
@@ -107,32 +107,35 @@ def _measure(*, sizes: tuple[int, int], repeat: int, rng: random.Random) -> dict
     return {"database": f"{connection.vendor} {version}", "timings": timings}
 
 
-def _print(result: dict, *, sizes: tuple[int, int]) -> None:
-    timings, (small, large) = result["timings"], sizes
+def _print(result: dict, *, sizes: tuple[int, ...]) -> None:
+    """Each search at each size; the ratios are to the size before."""
+    timings = result["timings"]
     print(f"database: {result['database']}")
     print(
-        f"\n{'search':34} {'units':>8} {'leases':>10} {'page ms':>8} {'count ms':>9} {'found':>7}"
+        f"\n{'search':34} {'units':>8} {'leases':>10} {'page ms':>8} {'ratio':>6}"
+        f" {'count ms':>9} {'ratio':>6} {'found':>7}"
     )
     for name in SEARCHES:
+        before = None
         for size in sizes:
             found = timings[size][name]
-            print(
-                f"{name:34} {size:>8,} {size * LEASES_PER_UNIT:>10,}"
-                f" {found['page_ms']:>8.2f} {found['count_ms']:>9.2f} {found['found']:>7,}"
+            page_ratio, count_ratio = (
+                f"{found[key] / before[key]:.2f}x" if before else ""
+                for key in ("page_ms", "count_ms")
             )
-        page_ratio, count_ratio = (
-            timings[large][name][key] / timings[small][name][key] for key in ("page_ms", "count_ms")
-        )
-        print(
-            f"{'':34} {large // small}x the data: page {page_ratio:.2f}x,"
-            f" count {count_ratio:.2f}x the time\n"
-        )
+            print(
+                f"{name:34} {size:>8,} {size * LEASES_PER_UNIT:>10,} {found['page_ms']:>8.2f}"
+                f" {page_ratio:>6} {found['count_ms']:>9.2f} {count_ratio:>6} {found['found']:>7,}"
+            )
+            before = found
+        print()
 
 
 def run(*, quick: bool, progress) -> list[Row]:
     """The scenario of `python -m bench`: SQLite, and PostgreSQL when BENCH_POSTGRES_URL
-    names a city_bench… database; each in a process of its own, read back as JSON."""
-    sizes = (1_000, 10_000) if quick else SIZES
+    names a city_bench… database; each in a process of its own, read back as JSON, and
+    reported in one section, each size against the one ten times smaller."""
+    sizes = QUICK_SIZES if quick else SIZES
     rows = []
     postgres_url = os.environ.get("BENCH_POSTGRES_URL", "")
     for postgres in ["", postgres_url] if postgres_url else [""]:
@@ -155,26 +158,29 @@ def steps(*, quick: bool) -> int:
     return 2 if os.environ.get("BENCH_POSTGRES_URL") else 1
 
 
-def _rows(result: dict, sizes: tuple[int, int]) -> list[Row]:
+def _rows(result: dict, sizes: tuple[int, ...]) -> list[Row]:
+    """A row per search and size; its ratio is to the same search at the size before."""
+    database = result["database"]
     rows = []
     for name in SEARCHES:
-        timings = [result["timings"][str(size)][name] for size in sizes]
-        base = timings[0]["page_ms"]
-        small, large = (f"{name}, {size:,} units" for size in sizes)
-        for variant, timing in zip((small, large), timings, strict=True):
+        before = None
+        for size in sizes:
+            timing = result["timings"][str(size)][name]
+            variant = f"{database}, {name}, {size:,} units"
             rows.append(
                 Row(
-                    scenario=f"availability ({result['database']})",
+                    scenario="availability, first page",
                     variant=variant,
                     value=timing["page_ms"],
                     unit="ms",
                     low=timing["page_low"],
                     high=timing["page_high"],
-                    reference=small,
-                    ratio=timing["page_ms"] / base,
+                    reference=before.variant if before else None,
+                    ratio=timing["page_ms"] / before.value if before else None,
                     extra={"note": f"count {timing['count_ms']:.1f} ms, {timing['found']:,} found"},
                 )
             )
+            before = rows[-1]
     return rows
 
 
