@@ -76,7 +76,12 @@ def test_probes_answer_through_haproxy(http):
     ready = http.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
-    assert set(ready.json()["outbox"]) == {"pending", "oldest_pending_age_seconds"}
+    assert set(ready.json()["outbox"]) == {
+        "pending",
+        "oldest_pending_age_seconds",
+        "undelivered",
+        "dead_lettered",
+    }
 
 
 def test_the_greeting_is_served_by_a_named_greeter_replica(http):
