@@ -24,7 +24,8 @@ from secrets import token_hex
 
 from django.conf import settings
 from django.db import Error, connection, transaction
-from django.db.models import Count, F, Min, Subquery
+from django.db.models import Count, F, Min, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
@@ -305,9 +306,11 @@ class Relay:
 
 def mark_delivered(task_id: str) -> None:
     """A worker has run the task of the event with this uuid (a task not sent through the
-    outbox matches no row)."""
+    outbox matches no row). Delivered is sent too: an earlier copy run late, while the
+    event waited to be sent again, ends its waiting."""
+    now = timezone.now()
     OutboxEvent.objects.filter(uuid=task_id, delivered_at__isnull=True).update(
-        delivered_at=timezone.now()
+        delivered_at=now, sent_at=Coalesce("sent_at", Value(now)), claimed_by=""
     )
 
 

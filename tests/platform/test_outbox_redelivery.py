@@ -99,6 +99,18 @@ def test_an_event_never_run_is_sent_again_less_and_less_often_then_dead_lettered
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_first_copy_run_late_ends_the_wait_of_an_event_to_be_sent_again(broker_url, redelivery):
+    event = send_one(25)
+    wait_until_due(event)
+    assert outbox_resend_undelivered() == 1  # pending again
+    mark_delivered(str(event.uuid))  # a worker got to the first copy meanwhile
+    assert Relay().run_once().sent == 0
+    assert len(queued_messages(broker_url, "greeter")) == 1
+    backlog = outbox_backlog()
+    assert (backlog.pending, backlog.undelivered, backlog.dead_lettered) == (0, 0, 0)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_an_event_a_worker_ran_is_delivered_and_never_sent_again(worker_env, tmp_path):
     newcomer = NewcomerFactory()
     with servers.celery_worker(queues=["greeter"], env=worker_env, log=tmp_path / "worker.log"):
