@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from secrets import token_hex
@@ -49,8 +50,7 @@ def send_task_on_commit(name: str, *, args: tuple = (), kwargs: dict | None = No
     receiver: the name alone routes the task to its service's queue. After the commit this
     process sends it at once, waiting on the broker CELERY_BROKER_SEND_TIMEOUT_SECONDS at
     most; a send that fails is logged (`event_not_sent`), not raised, and the relay sends
-    it later, with the transaction's other events. With no broker the task runs in-process
-    after the commit.
+    it later. With no broker the task runs in-process after the commit.
     """
     event = OutboxEvent.objects.create(
         task=name,
@@ -59,52 +59,40 @@ def send_task_on_commit(name: str, *, args: tuple = (), kwargs: dict | None = No
         # The relay leaves a fresh event to the process that wrote it, for this long.
         next_attempt_at=timezone.now() + timedelta(seconds=settings.OUTBOX_GRACE_SECONDS),
     )
-    sends = _sends_after_this_commit()
-    if sends:
-        sends.events.append(event)
-    else:
-        transaction.on_commit(SendsAfterCommit([event]), robust=True)
+    transaction.on_commit(lambda: _send_after_commit(event), robust=True)
 
 
-@dataclass
-class SendsAfterCommit:
-    """The events of one transaction, sent in order once it commits. After a send the
-    broker failed (it is likely down or stalled) the rest are left to the relay, rather
-    than each holding the request another send timeout."""
-
-    events: list[OutboxEvent]
-
-    def __call__(self) -> None:
-        claimant = _claimant_name()
-        for index, event in enumerate(self.events):
-            if not _send_after_commit(event, claimant=claimant):
-                if left := len(self.events) - index - 1:
-                    logger.warning("events_left_to_relay", events=left)
-                return
+# After the broker failed a send, this thread leaves its events to the relay for this long
+# rather than holding each later request (or each event of one commit) for another send
+# timeout: a broker that is down or stalled costs one send timeout, not one per event.
+BROKER_FAILED_PAUSE_SECONDS = 5.0
+_broker_failed = threading.local()
 
 
-def _sends_after_this_commit() -> SendsAfterCommit | None:
-    """The sends this transaction already holds, if any (a savepoint rolled back drops
-    its own)."""
-    for _savepoints, callback, _robust in transaction.get_connection().run_on_commit:
-        if isinstance(callback, SendsAfterCommit):
-            return callback
-    return None
-
-
-def _send_after_commit(event: OutboxEvent, *, claimant: str) -> bool:
-    """Claim the event and send it; False if the broker failed the send."""
+def _send_after_commit(event: OutboxEvent) -> None:
+    """Claim the event and send it, unless the broker failed a send here just now."""
+    if _broker_failed_here_just_now():
+        logger.info("event_left_to_relay", task=event.task, event_id=str(event.uuid))
+        return
+    claimant = _claimant_name()
     if not _claim_rows(OutboxEvent.objects.filter(pk=event.pk, claimed_by=""), claimant):
-        return True  # a relay took it first (a transaction that stayed open past the grace)
+        return  # a relay took it first (a transaction that stayed open past the grace)
     try:
         publish(event)
     except PUBLISH_ERRORS as error:
         _record_failure(event, error, claimed_by=claimant)
-        return False
+        _broker_failed.broker = app.conf.broker_url
+        _broker_failed.until = time.monotonic() + BROKER_FAILED_PAUSE_SECONDS
     except Exception as error:  # in-process: a task unknown here, or the task's own error
         _record_failure(event, error, claimed_by=claimant)
         logger.exception("event_failed_after_commit", task=event.task, event_id=str(event.uuid))
-    return True
+
+
+def _broker_failed_here_just_now() -> bool:
+    return (
+        getattr(_broker_failed, "broker", None) == app.conf.broker_url
+        and time.monotonic() < _broker_failed.until
+    )
 
 
 def _claim_rows(events, claimant: str) -> int:

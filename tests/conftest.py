@@ -2,7 +2,6 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from city.celery import app as celery_app
 from deploy.topology import Settings, Topology
 from tests import servers
 
@@ -45,19 +44,8 @@ def collected_static(tmp_path_factory) -> str:
 @pytest.fixture
 def broker_url(redis_url) -> str:
     """City's Celery app publishes to this test's Redis instead of running tasks in-process."""
-    conf = celery_app.conf
-    saved = {"broker_url": conf.broker_url, "task_always_eager": conf.task_always_eager}
-    _forget_connections()
-    conf.update(broker_url=redis_url, task_always_eager=False)
-    yield redis_url
-    _forget_connections()
-    conf.update(saved)
-
-
-def _forget_connections() -> None:
-    """Drop the app's connections and producers, which are bound to the broker they met."""
-    celery_app.close()
-    celery_app.amqp._producer_pool = None
+    with servers.publishing_to(redis_url):
+        yield redis_url
 
 
 @pytest.fixture

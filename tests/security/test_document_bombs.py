@@ -309,11 +309,13 @@ def test_every_bomb_fails_clearly_in_a_worker_that_stays_within_its_budget_and_g
         # The same pool process ran every task, and never grew past the budget.
         assert pool_children(worker) == [pool]
         pool_peak_mb = _status_mb(Path(f"/proc/{pool}/status"), "VmHWM")
+        pool_mapped_peak_mb = _status_mb(Path(f"/proc/{pool}/status"), "VmPeak")
         assert worker.poll() is None
     assert pool_peak_mb < BUDGET_MB
     reads = [json.loads(line) for line in log.read_text().splitlines() if '"document_read"' in line]
     assert len(reads) == 2 * len(bombs)
     assert all(read["budget_mb"] == BUDGET_MB for read in reads)
-    # Each child that read a file stayed within the budget over the pool process it came from.
-    assert max(read["peak_mb"] for read in reads) <= pool_peak_mb + BUDGET_MB
+    # Each child that read a file stayed within the budget over the address space of the pool
+    # process it came from (what its limit is set from; the log rounds to the MB).
+    assert max(read["peak_mb"] for read in reads) <= pool_mapped_peak_mb + BUDGET_MB + 0.5
     assert {read["outcome"] for read in reads} >= {"stopped", "unreadable", "results"}
