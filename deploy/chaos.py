@@ -43,6 +43,8 @@ START_TIMEOUT_SECONDS = 120
 RECOVERY_TIMEOUT_SECONDS = 90
 DRAIN_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 90
+# How long a fault waits for its target to be running again (restarted after another).
+TARGET_BACK_SECONDS = 20
 FAULTS = ("replica", "worker", "relay", "redis-stop", "redis-stall")
 FAULT_WEIGHTS = (3, 1, 1, 1, 1)
 REPLICA_NAME = re.compile(rf"({'|'.join(SERVICES)})-\d+")
@@ -218,11 +220,9 @@ class FaultInjector(threading.Thread):
             )
 
     def _inject(self, fault: Fault) -> str:
-        process = self.topology.processes().get(fault.target)
+        process = self._running(fault.target)
         if process is None:
-            return "not in this topology"
-        if process["state"] != "running":
-            return f"skipped: {process['state']}"
+            return "skipped: not running"
         if fault.kind == "redis-stall":
             os.kill(process["pid"], signal.SIGSTOP)
             try:
@@ -235,6 +235,17 @@ class FaultInjector(threading.Thread):
             return f"{fault.signal} pid {process['pid']}"
         processes.kill_group(process["pgid"])
         return f"SIGKILL group {process['pgid']}"
+
+    def _running(self, target: str) -> dict | None:
+        """The target once it runs: one still restarting (the worker exits with Redis) is
+        waited for, so every kind of fault is dealt; None if it does not come back soon."""
+        deadline = time.monotonic() + TARGET_BACK_SECONDS
+        while not self.stopping.is_set() and time.monotonic() < deadline:
+            process = self.topology.processes().get(target)
+            if process and process["state"] == "running":
+                return process
+            self.stopping.wait(0.2)
+        return None
 
 
 # --- the report ------------------------------------------------------------------------
