@@ -184,15 +184,7 @@ class SplitTopology:
             or f"sqlite:///{self.state / 'city.sqlite3'}",
             "LOG_LEVEL": "WARNING",
         }
-        return subprocess.run(
-            [str(BIN / "python"), "manage.py", *args],
-            input=stdin,
-            env=env,
-            cwd=REPO,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
+        return processes.manage(*args, env=env, stdin=stdin)
 
     def audit(self, records: Records, effects: list[dict]) -> dict:
         given = {"accepted_documents": records.accepted_documents, "effects": effects}

@@ -215,6 +215,20 @@ def stop(
     return popen.wait()
 
 
+def manage(*args: str, env: dict[str, str], stdin: str | None = None) -> str:
+    """Run a manage.py command from the repository to its end; its output (CalledProcessError,
+    with the output, if it fails)."""
+    return subprocess.run(
+        [str(BIN / "python"), "manage.py", *args],
+        input=stdin,
+        env=env,
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
 def log_tail(log: Path, chars: int = 3000) -> str:
     return log.read_text(errors="replace")[-chars:] if log.exists() else ""
 

@@ -175,8 +175,8 @@ class Topology:
         (self.state / "logs").mkdir(exist_ok=True)
         self._watchdog = processes.Watchdog(self.state / "logs" / "watchdog.log")
         if self.settings.migrate:
-            self._run_once(["manage.py", "migrate", "--noinput", "-v0"], env)
-        self._run_once(["manage.py", "collectstatic", "--noinput", "-v0"], env)
+            processes.manage("migrate", "--noinput", "-v0", env=env)
+        processes.manage("collectstatic", "--noinput", "-v0", env=env)
         for process in self._processes(env):
             self.processes[process.name] = process
             self.launch(process)
@@ -223,19 +223,9 @@ class Topology:
         partial.write_text(json.dumps(status, indent=2) + "\n")
         partial.replace(self.status_path)
 
-    def _run_once(self, args: list[str], env: dict[str, str]) -> str:
-        return subprocess.run(
-            [str(BIN / "python"), *args],
-            env=env,
-            cwd=REPO,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-
     def manage(self, *args: str) -> str:
         """Run a manage.py command against this topology's database; its output."""
-        return self._run_once(["manage.py", *args], self.env)
+        return processes.manage(*args, env=self.env)
 
     def _environment(self) -> dict[str, str]:
         database_url = self.settings.database_url or f"sqlite:///{self.state / 'city.sqlite3'}"

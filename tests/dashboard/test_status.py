@@ -25,6 +25,15 @@ from tests.contract import error_of
 from tests.dashboard.conftest import read_status
 
 STATUS = "/api/city/status/"
+STATUS_FIELDS = {
+    "generated_at",
+    "deployment",
+    "services",
+    "queues",
+    "documents",
+    "outbox",
+    "processes",
+}
 SERVICE_NAMES = ["greeter", "documents", "leasing"]
 GREET = "/api/greeter/greet"
 GREETING_COUNTS = "/api/greeter/greetings/counts/"  # reads the greeter's counter store
@@ -414,15 +423,7 @@ def test_unknown_query_parameters_are_ignored(api, db):
     """Parameters the endpoint does not know change nothing."""
     response = api.get(STATUS, {"verbose": "yes", "page": "2"})
     assert response.status_code == 200
-    assert set(response.json()) == {
-        "generated_at",
-        "deployment",
-        "services",
-        "queues",
-        "documents",
-        "outbox",
-        "processes",
-    }
+    assert set(response.json()) == STATUS_FIELDS
 
 
 def test_format_json_answers_json(api, db):
@@ -456,15 +457,7 @@ def test_the_schema_documents_the_status_and_the_document_counts(api):
         "$ref": "#/components/schemas/ProcessingCounts"
     }
     components = schema["components"]["schemas"]
-    assert set(components["CityStatus"]["properties"]) == {
-        "generated_at",
-        "deployment",
-        "services",
-        "queues",
-        "documents",
-        "outbox",
-        "processes",
-    }
+    assert set(components["CityStatus"]["properties"]) == STATUS_FIELDS
     assert set(components["ProcessingCounts"]["properties"]) == {"counts", "total"}
 
 
